@@ -1,0 +1,19 @@
+"""article-qa: ask questions of your own articles and get answers with exact, checked citations.
+
+    from qa import open_library
+    lib = open_library("~/my-library")          # or open_library() for the default library
+    lib.add_paths(["articles/"])
+    answer = ask(lib, "What did the U.S. offer Maduro?")
+"""
+from corpus.errors import ArticleQAError, LibraryError, ModelMismatchError, QuestionError
+from corpus.records import AlsoIn, Answer, Article, Citation, Highlight, Passage
+
+from .answer import ask
+from .config import default_library_dir, make_encoder, open_library, samples_dir
+from .filters import Filters
+from .library import AddReport, Library
+from .retrieval import MODES
+
+__all__ = ["AddReport", "AlsoIn", "Answer", "Article", "ArticleQAError", "Citation", "Filters", "Highlight",
+           "Library", "LibraryError", "MODES", "ModelMismatchError", "Passage", "QuestionError", "ask",
+           "default_library_dir", "make_encoder", "open_library", "samples_dir"]

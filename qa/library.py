@@ -1,0 +1,257 @@
+"""The library: a folder holding the SQLite store (truth) and the FAISS cache, behind one object."""
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Optional, Union
+
+import numpy as np
+
+from corpus.chunking import chunk_article
+from corpus.errors import IntegrityError, LibraryError, ModelMismatchError
+from corpus.loaders import load_paths
+from corpus.records import Article, LoadFailure, Passage
+from embeddings.base import Encoder
+
+from .store import Store
+from .vectors import VectorIndex, read_manifest
+
+TARGET_TOKENS = 160  # passage size aimed for; the encoder's limit is the hard cap
+TITLE_TOKENS = 32  # at most this much of the title is prepended to each passage for embedding
+ENCODE_BATCH = 256  # passages encoded and committed together (whole articles only)
+
+
+@dataclass
+class AddReport:
+    """What an add did: ids added, duplicates (source, existing id), failures (source, reason)."""
+
+    added: list[tuple[str, str]] = field(default_factory=list)  # (article id, title)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    passages: int = 0
+
+    def to_json(self) -> dict:
+        return {"added": [{"id": i, "title": t} for i, t in self.added],
+                "duplicates": [{"source": s, "id": i} for s, i in self.duplicates],
+                "failed": [{"source": s, "reason": r} for s, r in self.failed], "passages": self.passages}
+
+
+class Library:
+    """Open with `Library(folder, encoder)`; the encoder is only loaded when text must be embedded."""
+
+    def __init__(self, folder: Union[str, Path], encoder: Encoder, check_model: bool = True):
+        self.folder = Path(folder).expanduser()
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise LibraryError(f"Cannot create the library folder {self.folder} ({e.strerror}); "
+                               "choose another with --library or ARTICLE_QA_LIBRARY.") from None
+        self.encoder = encoder
+        self.store = Store(self.folder)
+        self._index: Optional[VectorIndex] = None
+        self._index_lock = threading.RLock()
+        self._dirty = False
+        stored = self.store.meta("model_id")
+        if check_model and stored and stored != encoder.model_id:
+            raise ModelMismatchError(self.folder, stored, encoder.model_id)
+
+    # -- model facts
+    @property
+    def model_id(self) -> Optional[str]:
+        return self.store.meta("model_id")
+
+    @property
+    def dim(self) -> Optional[int]:
+        d = self.store.meta("dim")
+        return int(d) if d else None
+
+    def embed_title(self, title: str) -> str:
+        """The part of the title prepended to passages when embedding (bounded in tokens)."""
+        words = title.split()
+        while words and self.encoder.count_tokens(" ".join(words)) > TITLE_TOKENS:
+            words = words[:-1]
+        return " ".join(words)
+
+    def embedding_input(self, title_prefix: str, text: str) -> str:
+        return f"{title_prefix}\n{text}" if title_prefix else text
+
+    # -- the FAISS cache
+    @property
+    def index(self) -> VectorIndex:
+        with self._index_lock:
+            if self._index is None:
+                self._index = self._load_or_rebuild()
+            return self._index
+
+    def _load_or_rebuild(self) -> VectorIndex:
+        m = read_manifest(self.folder)
+        dim = self.dim
+        if dim is None:
+            return VectorIndex(self.encoder.dim)
+        if m and m.get("generation") == self.store.generation() and m.get("model_id") == self.model_id:
+            try:
+                return VectorIndex.load(self.folder, m)
+            except (OSError, ValueError, RuntimeError):
+                pass  # damaged or stale cache: rebuild below from the stored vectors
+        idx = self.rebuild_index(save=True)
+        return idx
+
+    def rebuild_index(self, save: bool = True) -> VectorIndex:
+        """Rebuild the FAISS cache from the vectors stored in SQLite (no re-encoding)."""
+        dim = self.dim or self.encoder.dim
+        idx = VectorIndex(dim)
+        for ids, vecs in self.store.all_vectors(dim):
+            idx.add(ids, vecs)
+        with self._index_lock:
+            self._index = idx
+            if save:
+                self._save_index()
+        return idx
+
+    def _manifest(self) -> dict:
+        a, p = self.store.counts()
+        return {"model_id": self.model_id, "generation": self.store.generation(), "articles": a, "passages": p,
+                "schema_version": int(self.store.meta("schema_version", "1"))}
+
+    def _save_index(self):
+        with self._index_lock:
+            if self._index is not None:
+                with self.store.lock:  # the manifest must describe the same generation as the index
+                    self._index.save(self.folder, self._manifest())
+                self._dirty = False
+
+    def flush(self):
+        """Persist the FAISS cache if it changed since it was last saved."""
+        if self._dirty:
+            self._save_index()
+
+    def close(self):
+        self.flush()
+        self.store.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- adding
+    def add_paths(self, paths: Iterable[Union[str, Path]], progress: bool = False,
+                  on_article: Optional[Callable[[str, str], None]] = None) -> AddReport:
+        """Load files and folders and add every article found; failures are reported, not raised."""
+        return self.add(load_paths(paths), progress=progress, on_article=on_article)
+
+    def add(self, items: Iterable[Union[Article, LoadFailure]], progress: bool = False,
+            on_article: Optional[Callable[[str, str], None]] = None) -> AddReport:
+        from .ingest import ingest
+
+        report = ingest(self, items, progress=progress, on_article=on_article)
+        self.flush()
+        return report
+
+    def _ensure_model_meta(self, db):
+        if self.store.meta("model_id") is None:
+            self.store.set_meta(db, model_id=self.encoder.model_id, dim=self.encoder.dim,
+                                schema_version=1, target_tokens=TARGET_TOKENS)
+
+    def chunk(self, article: Article) -> tuple[str, list[Passage]]:
+        prefix = self.embed_title(article.title)
+        budget = self.encoder.max_tokens - (self.encoder.count_tokens(prefix) + 1 if prefix else 0)
+        return prefix, chunk_article(article, self.encoder.count_tokens, budget, min(TARGET_TOKENS, budget))
+
+    def commit_articles(self, batch: list[tuple[Article, list[Passage]]], vecs: np.ndarray,
+                        links: Optional[dict] = None):
+        """Store whole articles with their passages and vectors in one transaction, then index them."""
+        if not np.all(np.isfinite(vecs)):
+            raise IntegrityError(f"The encoder '{self.encoder.model_id}' returned NaN or infinite values; "
+                                 "nothing was stored. Check the model files or use another --model.")
+        ids, row = [], 0
+        with self.store.transaction() as db:
+            self._ensure_model_meta(db)
+            for article, passages in batch:
+                link = (links or {}).get(article.id)
+                self.store.insert_article(db, article, canonical_id=link[0] if link else None,
+                                          signature=link[1] if link else None)
+                for p in passages:
+                    ids.append(self.store.insert_passage(db, p, article.title, vecs[row]))
+                    row += 1
+            self.store.bump(db)
+            with self._index_lock:  # index updated before the lock drops: readers see both or neither
+                self.index.add(np.asarray(ids, np.int64), vecs[:row])
+                self._dirty = True
+
+    # -- removing
+    def remove(self, article_id: str) -> Article:
+        article = self.store.article(article_id)
+        if article is None:
+            raise LibraryError(f"No article with id '{article_id}' in {self.folder}; run 'article-qa list' to see ids.")
+        with self.store.transaction() as db:
+            ids = self.store.delete_article(db, article_id)
+            self.store.bump(db)
+            with self._index_lock:
+                self.index.remove(ids)
+                self._dirty = True
+        self.flush()
+        return article
+
+    # -- reading
+    def get(self, article_id: str) -> Article:
+        article = self.store.article(article_id)
+        if article is None:
+            raise LibraryError(f"No article with id '{article_id}' in {self.folder}; run 'article-qa list' to see ids.")
+        return article
+
+    def list(self, limit: int | None = None, offset: int = 0, query: str | None = None) -> list[dict]:
+        return [{"id": r["id"], "title": r["title"], "authors": json.loads(r["authors"]), "outlet": r["outlet"],
+                 "date": r["date"], "source": r["source"], "duplicate_of": r["canonical_id"]}
+                for r in self.store.list_articles(limit, offset, query)]
+
+    def __len__(self) -> int:
+        return self.store.counts()[0]
+
+    def stats(self) -> dict:
+        a, p = self.store.counts()
+        return {"library": str(self.folder), "articles": a, "passages": p, "model_id": self.model_id,
+                "dim": self.dim, "generation": self.store.generation(),
+                "index": {"type": "flat", "vectors": self.index.ntotal if p else 0}}
+
+    # -- re-embedding
+    def reindex(self, progress: bool = False) -> AddReport:
+        """Re-embed every stored article with the configured encoder, swapped in by one transaction."""
+        from .ingest import _bar
+
+        articles = [self.store.article(r["id"]) for r in self.store.list_articles()]
+        prepared = [(a, *self.chunk(a)) for a in articles]
+        texts = [self.embedding_input(prefix, p.text) for _, prefix, ps in prepared for p in ps]
+        bar = _bar(len(texts), progress, "Re-embedding")
+        parts = []
+        for i in range(0, len(texts), ENCODE_BATCH):
+            parts.append(self.encoder.encode(texts[i:i + ENCODE_BATCH]))
+            bar.update(len(parts[-1]))
+        bar.close()
+        vecs = np.concatenate(parts) if parts else np.zeros((0, self.encoder.dim), np.float32)
+        if not np.all(np.isfinite(vecs)):
+            raise IntegrityError(f"The encoder '{self.encoder.model_id}' returned NaN or infinite values; nothing changed.")
+        with self.store.transaction() as db:
+            for a in articles:
+                self.store.delete_article(db, a.id)
+            db.execute("DELETE FROM meta WHERE key IN ('model_id', 'dim')")
+            self._ensure_model_meta(db)
+            row = 0
+            for a, _, ps in prepared:
+                self.store.insert_article(db, a)
+                for p in ps:
+                    self.store.insert_passage(db, p, a.title, vecs[row])
+                    row += 1
+            self.store.bump(db)
+        self.rebuild_index(save=True)
+        report = AddReport(added=[(a.id, a.title) for a in articles], passages=len(texts))
+        return report
+
+    # -- asking (see qa.answer)
+    def ask(self, question: str, k: int = 5, mode: str = "hybrid", filters=None):
+        from .answer import ask
+
+        return ask(self, question, k=k, mode=mode, filters=filters)
