@@ -74,33 +74,37 @@ def score_sentences(library, question: str, qvec: np.ndarray, cands) -> np.ndarr
     return sim + 0.3 * overlap + rank_bonus
 
 
-def ask(library, question: str, k: int = 5, mode: str = "hybrid", filters: Optional[Filters] = None) -> Answer:
-    """Answer a question from the library's articles, with numbered, exactly-placed citations."""
+def ask(library, question: str, k: int = 5, mode: str = "hybrid", filters: Optional[Filters] = None,
+        searched_for: Optional[str] = None) -> Answer:
+    """Answer a question from the library's articles, with numbered, exactly-placed citations.
+
+    `searched_for` is the query actually searched (a resolved follow-up); it defaults to the question."""
     question = clean_question(question)
+    query = clean_question(searched_for) if searched_for else question
     k = check_k(k)
     timings = {}
     if len(library) == 0:
         return Answer(question=question, answer=EMPTY_LIBRARY, abstained=True, confidence=0.0,
-                      highlight=None, citations=(), searched_for=question)
+                      highlight=None, citations=(), searched_for=query)
     t = time.perf_counter()
-    qvec = library.encoder.encode([question])
+    qvec = library.encoder.encode([query])
     timings["encode_ms"] = (time.perf_counter() - t) * 1000
     t = time.perf_counter()
-    ranked = retrieve(library, question, qvec, k, mode, filters)
+    ranked = retrieve(library, query, qvec, k, mode, filters)
     timings["search_ms"] = (time.perf_counter() - t) * 1000
     t = time.perf_counter()
     citations = make_citations(library, ranked, qvec, k)
     if not citations:
         return Answer(question=question, answer="No passage matched the question" +
                       (" with these filters." if filters and filters.active else "."),
-                      abstained=True, confidence=0.0, highlight=None, citations=(), searched_for=question,
+                      abstained=True, confidence=0.0, highlight=None, citations=(), searched_for=query,
                       timings=timings)
     cands = sentence_candidates(library, citations)
-    scores = score_sentences(library, question, qvec, cands)
+    scores = score_sentences(library, query, qvec, cands)
     best = int(np.argmax(scores))
     c, s, e, text = cands[best]
     highlight = Highlight(citation=c.n, start=s, end=e, text=text)
     timings["answer_ms"] = (time.perf_counter() - t) * 1000
     return Answer(question=question, answer=f"{text} [{c.n}]", abstained=False,
                   confidence=max(0.0, min(1.0, citations[0].score)), highlight=highlight,
-                  citations=tuple(citations), searched_for=question, timings=timings)
+                  citations=tuple(citations), searched_for=query, timings=timings)

@@ -20,6 +20,10 @@ environment: ARTICLE_QA_LIBRARY (library folder), ARTICLE_QA_MODEL (model name o
 ARTICLE_QA_PRECISION (auto, float32, bfloat16)"""
 
 
+# Modules named qa.<name> with a `register(subparsers)` function; each adds its own verbs.
+EXTENSIONS: tuple[str, ...] = ()
+
+
 def _common(p: argparse.ArgumentParser):
     p.add_argument("--library", metavar="DIR", help="library folder (default: $ARTICLE_QA_LIBRARY or a per-user data folder)")
     p.add_argument("--model", metavar="NAME_OR_PATH", help="sentence-transformers model (default: the bundled all-MiniLM-L6-v2)")
@@ -187,6 +191,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reindex", help="re-embed all stored articles with the configured model")
     p.set_defaults(func=cmd_reindex)
 
+    for mod in EXTENSIONS:  # verbs that live in their own modules: register(sub) adds subparsers
+        import importlib
+
+        importlib.import_module(f"qa.{mod}").register(sub)
     for name, sp in sub.choices.items():
         _common(sp)
     return ap

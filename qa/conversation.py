@@ -1,8 +1,42 @@
-"""Multi-turn questions (follow-up resolution is added on top of this)."""
+"""Multi-turn questions: a Conversation keeps the turns; follow-ups are resolved from them."""
 from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from corpus.records import Answer
+
+
+@dataclass
+class Conversation:
+    """Ask questions in turn; each answer can depend on the earlier turns (see `resolve`)."""
+
+    library: object
+    turns: list = field(default_factory=list)  # (question, Answer)
+
+    def resolve(self, question: str) -> str:
+        """The self-contained query to search for (unchanged for now)."""
+        return question
+
+    def ask(self, question: str, k: int = 5, mode: str = "hybrid", filters=None) -> Answer:
+        from .answer import ask
+
+        answer = ask(self.library, question, k=k, mode=mode, filters=filters,
+                     searched_for=self.resolve(question))
+        self.turns.append((question, answer))
+        return answer
+
+    def reset(self):
+        self.turns.clear()
 
 
 def answer_lines(library, items, k=5, mode="hybrid", filters=None):
-    """JSON answers for (question, conversation id, record) items, in order."""
-    for question, _conv, _rec in items:
-        yield library.ask(question, k=k, mode=mode, filters=filters).to_json()
+    """JSON answers for (question, conversation id, record) items; consecutive items sharing a
+    conversation id are turns of one conversation."""
+    conv: Optional[Conversation] = None
+    current = object()
+    for question, conv_id, _rec in items:
+        if conv_id is None or conv_id != current:
+            conv = Conversation(library)
+            current = conv_id
+        yield conv.ask(question, k=k, mode=mode, filters=filters).to_json()

@@ -168,6 +168,7 @@ class Library:
             raise IntegrityError(f"The encoder '{self.encoder.model_id}' returned NaN or infinite values; "
                                  "nothing was stored. Check the model files or use another --model.")
         ids, row = [], 0
+        index = self.index  # load the cache before writing, so the rebuild cannot see this batch
         with self.store.transaction() as db:
             self._ensure_model_meta(db)
             for article, passages in batch:
@@ -179,7 +180,7 @@ class Library:
                     row += 1
             self.store.bump(db)
             with self._index_lock:  # index updated before the lock drops: readers see both or neither
-                self.index.add(np.asarray(ids, np.int64), vecs[:row])
+                index.add(np.asarray(ids, np.int64), vecs[:row])
                 self._dirty = True
 
     # -- removing
@@ -187,11 +188,12 @@ class Library:
         article = self.store.article(article_id)
         if article is None:
             raise LibraryError(f"No article with id '{article_id}' in {self.folder}; run 'article-qa list' to see ids.")
+        index = self.index
         with self.store.transaction() as db:
             ids = self.store.delete_article(db, article_id)
             self.store.bump(db)
             with self._index_lock:
-                self.index.remove(ids)
+                index.remove(ids)
                 self._dirty = True
         self.flush()
         return article

@@ -1,0 +1,67 @@
+"""The CLI as a user runs it: index, ask --json, show, list, stats, remove, --questions."""
+import json
+
+import pytest
+
+from qa.cli import main
+
+from .conftest import DATA
+
+pytestmark = pytest.mark.model
+
+
+@pytest.fixture
+def lib_dir(tmp_path, monkeypatch):
+    d = tmp_path / "lib"
+    monkeypatch.setenv("ARTICLE_QA_LIBRARY", str(d))
+    return d
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_index_ask_show_round_trip(lib_dir, capsys):
+    from qa import samples_dir
+
+    code, out, _ = run(capsys, "index", str(samples_dir()), "-q")
+    assert code == 0 and "added 14 article(s)" in out
+    code, out, _ = run(capsys, "index", str(samples_dir()), "-q")
+    assert "added 0 article(s)" in out and "14 duplicate(s)" in out
+    code, out, _ = run(capsys, "ask", "What did the U.S. offer Maduro?", "--json")
+    ans = json.loads(out)
+    assert set(ans) >= {"question", "answer", "abstained", "confidence", "highlight", "citations"}
+    assert "Maduro" in ans["citations"][0]["title"]
+    for c in ans["citations"]:
+        code, shown, _ = run(capsys, "show", c["article_id"], "--json")
+        art = json.loads(shown)
+        assert art["text"][c["start"]:c["end"]] == c["text"]
+        assert set(art) == {"id", "title", "authors", "outlet", "date", "source", "text", "paragraphs"}
+    code, out, _ = run(capsys, "list", "--json")
+    assert len(json.loads(out)) == 14
+    code, out, _ = run(capsys, "stats", "--json")
+    assert json.loads(out)["articles"] == 14
+    victim = ans["citations"][0]["article_id"]
+    assert run(capsys, "remove", victim)[0] == 0
+    code, out, _ = run(capsys, "ask", "What did the U.S. offer Maduro?", "--json")
+    assert all(c["article_id"] != victim for c in json.loads(out)["citations"])
+
+
+def test_questions_file_prints_jsonl(lib_dir, capsys, tmp_path):
+    run(capsys, "index", str(DATA / "bad" / "good.md"), "-q")
+    qf = tmp_path / "q.txt"
+    qf.write_text('first question?\n{"question": "second question?"}\n')
+    code, out, _ = run(capsys, "ask", "--questions", str(qf))
+    lines = [json.loads(x) for x in out.splitlines()]
+    assert code == 0 and [x["question"] for x in lines] == ["first question?", "second question?"]
+
+
+def test_errors_are_readable(lib_dir, capsys):
+    code, _, err = run(capsys, "show", "nope")
+    assert code == 2 and "No article with id 'nope'" in err
+    code, _, err = run(capsys, "ask", "   ")
+    assert code == 2 and "empty" in err
+    code, _, err = run(capsys, "index", "/no/such/path")
+    assert code == 2 and "does not exist" in err
