@@ -31,19 +31,21 @@ def check_k(k) -> int:
 
 
 def make_citations(library, ranked: list[tuple[int, float]], qvec: np.ndarray, k: int) -> list[Citation]:
-    rows = library.store.passages([pid for pid, _ in ranked[:k]])
-    arts = library.store.article_rows({rows[pid][0].article_id for pid, _ in ranked[:k] if pid in rows})
+    from corpus.records import AlsoIn
+
+    from .select import select
+
+    chosen = select(library, ranked, k)
+    arts = library.store.article_rows({p.article_id for _, _, p, _, _ in chosen})
     cites = []
-    for pid, _ in ranked[:k]:
-        if pid not in rows:
-            continue  # removed between search and fetch
-        p, r = rows[pid]
+    for pid, _, p, r, also in chosen:
         a = arts[p.article_id]
         sim = float(np.frombuffer(r["vector"], np.float32) @ qvec[0])
         cites.append(Citation(
             n=len(cites) + 1, article_id=p.article_id, title=a["title"], authors=tuple(json.loads(a["authors"])),
             outlet=a["outlet"], date=a["date"], source=a["source"], paragraph=p.paragraphs[0] + 1,
-            start=p.start, end=p.end, text=p.text, score=sim, passage_id=pid))
+            start=p.start, end=p.end, text=p.text, score=sim, passage_id=pid,
+            also_in=tuple(AlsoIn(m["article_id"], m["outlet"], m["title"]) for m in also)))
     return cites
 
 
@@ -90,7 +92,7 @@ def ask(library, question: str, k: int = 5, mode: str = "hybrid", filters: Optio
     qvec = library.encoder.encode([query])
     timings["encode_ms"] = (time.perf_counter() - t) * 1000
     t = time.perf_counter()
-    ranked = retrieve(library, query, qvec, k, mode, filters)
+    ranked = retrieve(library, query, qvec, max(3 * k, 20), mode, filters)
     timings["search_ms"] = (time.perf_counter() - t) * 1000
     t = time.perf_counter()
     citations = make_citations(library, ranked, qvec, k)

@@ -182,6 +182,40 @@ class Library:
             with self._index_lock:  # index updated before the lock drops: readers see both or neither
                 index.add(np.asarray(ids, np.int64), vecs[:row])
                 self._dirty = True
+        if links:
+            for article, _ in batch:
+                root, sig = links[article.id]
+                self.duplicates.added(article.id, root, np.frombuffer(sig, np.float32))
+
+    # -- near-duplicates (see qa.dedup)
+    @property
+    def duplicates(self):
+        from .dedup import DuplicateFinder
+
+        if getattr(self, "_dups", None) is None:
+            self._dups = DuplicateFinder(self.store)
+        return self._dups
+
+    def near_duplicate_links(self, batch, vecs):
+        from .dedup import links_for_batch
+
+        return links_for_batch(self, batch, vecs)
+
+    def group_of(self, article_ids) -> dict[str, list[dict]]:
+        """{root id: [{article_id, outlet, title}, ...]} for the duplicate groups of these articles."""
+        rows = self.store.article_rows(article_ids)
+        roots = {r["canonical_id"] or r["id"] for r in rows.values()}
+        if not roots:
+            return {}
+        marks = ",".join("?" * len(roots))
+        with self.store.lock:
+            members = self.store.db.execute(
+                f"SELECT id, outlet, title, COALESCE(canonical_id, id) AS root FROM articles "
+                f"WHERE id IN ({marks}) OR canonical_id IN ({marks})", [*roots, *roots]).fetchall()
+        out: dict[str, list[dict]] = {}
+        for m in members:
+            out.setdefault(m["root"], []).append({"article_id": m["id"], "outlet": m["outlet"], "title": m["title"]})
+        return out
 
     # -- removing
     def remove(self, article_id: str) -> Article:
@@ -195,6 +229,7 @@ class Library:
             with self._index_lock:
                 index.remove(ids)
                 self._dirty = True
+        self.duplicates.reset()
         self.flush()
         return article
 
@@ -224,7 +259,9 @@ class Library:
         """Re-embed every stored article with the configured encoder, swapped in by one transaction."""
         from .ingest import _bar
 
-        articles = [self.store.article(r["id"]) for r in self.store.list_articles()]
+        rows = self.store.list_articles()
+        articles = [self.store.article(r["id"]) for r in rows]
+        roots = {r["id"]: r["canonical_id"] for r in rows}
         prepared = [(a, *self.chunk(a)) for a in articles]
         texts = [self.embedding_input(prefix, p.text) for _, prefix, ps in prepared for p in ps]
         bar = _bar(len(texts), progress, "Re-embedding")
@@ -242,12 +279,16 @@ class Library:
             db.execute("DELETE FROM meta WHERE key IN ('model_id', 'dim')")
             self._ensure_model_meta(db)
             row = 0
+            from .dedup import signature
+
             for a, _, ps in prepared:
-                self.store.insert_article(db, a)
+                sig = signature(vecs[row:row + len(ps)]).tobytes() if ps else None
+                self.store.insert_article(db, a, canonical_id=roots.get(a.id), signature=sig)
                 for p in ps:
                     self.store.insert_passage(db, p, a.title, vecs[row])
                     row += 1
             self.store.bump(db)
+        self.duplicates.reset()
         self.rebuild_index(save=True)
         report = AddReport(added=[(a.id, a.title) for a in articles], passages=len(texts))
         return report

@@ -139,7 +139,12 @@ class Store:
         ids = [r[0] for r in db.execute("SELECT id FROM passages WHERE article_id=?", (article_id,))]
         db.executemany("DELETE FROM passages_fts WHERE rowid=?", [(i,) for i in ids])
         db.execute("DELETE FROM passages WHERE article_id=?", (article_id,))
-        db.execute("UPDATE articles SET canonical_id=NULL WHERE canonical_id=?", (article_id,))
+        # copies of a removed original regroup under the earliest remaining copy
+        copies = [r[0] for r in db.execute(
+            "SELECT id FROM articles WHERE canonical_id=? ORDER BY rowid", (article_id,))]
+        if copies:
+            db.execute("UPDATE articles SET canonical_id=NULL WHERE id=?", (copies[0],))
+            db.execute("UPDATE articles SET canonical_id=? WHERE canonical_id=?", (copies[0], article_id))
         db.execute("DELETE FROM articles WHERE id=?", (article_id,))
         return ids
 
