@@ -101,9 +101,7 @@ class Library:
     def rebuild_index(self, save: bool = True) -> VectorIndex:
         """Rebuild the FAISS cache from the vectors stored in SQLite (no re-encoding)."""
         dim = self.dim or self.encoder.dim
-        idx = VectorIndex(dim)
-        for ids, vecs in self.store.all_vectors(dim):
-            idx.add(ids, vecs)
+        idx = VectorIndex.build(dim, self.store.all_vectors(dim), self.store.counts()[1])
         with self._index_lock:
             self._index = idx
             if save:
@@ -123,9 +121,14 @@ class Library:
                 self._dirty = False
 
     def flush(self):
-        """Persist the FAISS cache if it changed since it was last saved."""
+        """Persist the FAISS cache if it changed; switch flat <-> IVF when the size crossed the threshold."""
+        from .vectors import kind_for
+
         if self._dirty:
-            self._save_index()
+            if self._index is not None and self._index.kind != kind_for(self._index.ntotal):
+                self.rebuild_index(save=True)
+            else:
+                self._save_index()
 
     def close(self):
         self.flush()
@@ -252,7 +255,7 @@ class Library:
         a, p = self.store.counts()
         return {"library": str(self.folder), "articles": a, "passages": p, "model_id": self.model_id,
                 "dim": self.dim, "generation": self.store.generation(),
-                "index": {"type": "flat", "vectors": self.index.ntotal if p else 0}}
+                "index": {"type": self.index.kind, "vectors": self.index.ntotal, "nprobe": self.index.nprobe}}
 
     # -- re-embedding
     def reindex(self, progress: bool = False) -> AddReport:
