@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass, replace
 from typing import Optional
 
 import numpy as np
@@ -10,8 +11,9 @@ import numpy as np
 from corpus.errors import QuestionError
 from corpus.records import Answer, Citation, Highlight
 
+from .confidence import answer_confidence, answer_features, sentence_support, threshold
+from .evidence import candidates, compose, stems
 from .filters import Filters
-from .fts import terms
 from .retrieval import retrieve
 
 MAX_QUESTION_CHARS = 2000  # longer questions are cut (the encoder sees ~256 tokens anyway)
@@ -49,64 +51,91 @@ def make_citations(library, ranked: list[tuple[int, float]], qvec: np.ndarray, k
     return cites
 
 
-def sentence_candidates(library, citations: list[Citation], limit: int = 60):
-    """(citation, start, end, text) for the sentences of the cited passages, in citation order."""
-    rows = library.store.passages([c.passage_id for c in citations])
-    out = []
-    for c in citations:
-        p, _ = rows.get(c.passage_id, (None, None))
-        if p is None:
-            continue
-        for s in p.sentences:
-            out.append((c, s.start, s.end, p.text[s.start - p.start:s.end - p.start]))
-            if len(out) >= limit:
-                return out
-    return out
+FOCUS_BOOST = 1.25
 
 
-def score_sentences(library, question: str, qvec: np.ndarray, cands) -> np.ndarray:
-    """Bi-encoder similarity plus lexical overlap with the question's content terms."""
-    if not cands:
-        return np.zeros(0)
-    svecs = library.encoder.encode([t for *_, t in cands], batch_size=64)
-    sim = svecs @ qvec[0]
-    qterms = set(terms(question))
-    overlap = np.array([len(qterms & set(terms(t))) / max(1, len(qterms)) for *_, t in cands])
-    rank_bonus = np.array([0.02 * (1.0 / c.n) for c, *_ in cands])  # prefer better-ranked passages on ties
-    return sim + 0.3 * overlap + rank_bonus
+def boost(library, ranked, focus):
+    """Raise the scores of passages from the articles in focus (follow-up questions), then re-sort."""
+    rows = library.store.passages([pid for pid, _ in ranked])
+    focus = set(focus)
+    out = [(pid, s * FOCUS_BOOST if pid in rows and rows[pid][0].article_id in focus and s > 0 else s)
+           for pid, s in ranked]
+    return sorted(out, key=lambda x: -x[1])
 
 
-def ask(library, question: str, k: int = 5, mode: str = "hybrid", filters: Optional[Filters] = None,
-        searched_for: Optional[str] = None) -> Answer:
-    """Answer a question from the library's articles, with numbered, exactly-placed citations.
+NOT_FOUND = "I could not find this in your articles."
+SUPPORT_MIN = 0.05  # citations whose best sentence supports the answer less than this are not shown
 
-    `searched_for` is the query actually searched (a resolved follow-up); it defaults to the question."""
-    question = clean_question(question)
-    query = clean_question(searched_for) if searched_for else question
-    k = check_k(k)
-    timings = {}
-    if len(library) == 0:
-        return Answer(question=question, answer=EMPTY_LIBRARY, abstained=True, confidence=0.0,
-                      highlight=None, citations=(), searched_for=query)
+
+def _abstain(question, query, citations, confidence, timings, message=NOT_FOUND) -> Answer:
+    return Answer(question=question, answer=message, abstained=True, confidence=confidence, highlight=None,
+                  citations=(), searched_for=query, closest=tuple(citations), timings=timings)
+
+
+@dataclass
+class Analysis:
+    """Everything `ask` computed before deciding what to show (used by calibration and evaluation)."""
+
+    citations: list
+    candidates: list
+    best: object
+    best_of: dict
+    confidence: float
+
+
+def analyze(library, query: str, k: int, mode: str, filters, focus, timings: dict) -> Optional[Analysis]:
     t = time.perf_counter()
     qvec = library.encoder.encode([query])
     timings["encode_ms"] = (time.perf_counter() - t) * 1000
     t = time.perf_counter()
     ranked = retrieve(library, query, qvec, max(3 * k, 20), mode, filters)
+    if focus:
+        ranked = boost(library, ranked, focus)
     timings["search_ms"] = (time.perf_counter() - t) * 1000
     t = time.perf_counter()
     citations = make_citations(library, ranked, qvec, k)
     if not citations:
-        return Answer(question=question, answer="No passage matched the question" +
-                      (" with these filters." if filters and filters.active else "."),
-                      abstained=True, confidence=0.0, highlight=None, citations=(), searched_for=query,
-                      timings=timings)
-    cands = sentence_candidates(library, citations)
-    scores = score_sentences(library, query, qvec, cands)
-    best = int(np.argmax(scores))
-    c, s, e, text = cands[best]
-    highlight = Highlight(citation=c.n, start=s, end=e, text=text)
+        return None
+    rows = library.store.passages([c.passage_id for c in citations])
+    cands = candidates(library, query, qvec, citations, rows)
+    for c, s in zip(cands, sentence_support(np.stack([c.features for c in cands]))):
+        c.score = float(s)
+    best_of: dict = {}
+    for c in cands:
+        best_of[c.citation.n] = max(best_of.get(c.citation.n, 0.0), c.score)
+    _, best, _ = compose(cands)
+    cited_stems = set().union(*(stems(c.text) for c in citations))
+    confidence = answer_confidence(answer_features(stems(query), best, citations, cited_stems))
     timings["answer_ms"] = (time.perf_counter() - t) * 1000
-    return Answer(question=question, answer=f"{text} [{c.n}]", abstained=False,
-                  confidence=max(0.0, min(1.0, citations[0].score)), highlight=highlight,
-                  citations=tuple(citations), searched_for=query, timings=timings)
+    return Analysis(citations, cands, best, best_of, confidence)
+
+
+def ask(library, question: str, k: int = 5, mode: str = "hybrid", filters: Optional[Filters] = None,
+        searched_for: Optional[str] = None, focus: tuple[str, ...] = ()) -> Answer:
+    """Answer a question from the library's articles, with numbered, exactly-placed citations.
+
+    `searched_for` is the query actually searched (a resolved follow-up); it defaults to the question.
+    `focus` names articles a follow-up is about; their passages get a small ranking boost."""
+    question = clean_question(question)
+    query = clean_question(searched_for) if searched_for else question
+    k = check_k(k)
+    timings: dict = {}
+    if len(library) == 0:
+        return _abstain(question, query, [], 0.0, timings, EMPTY_LIBRARY)
+    an = analyze(library, query, k, mode, filters, focus, timings)
+    if an is None:
+        msg = "No passage matched the question" + (" with these filters." if filters and filters.active else ".")
+        return _abstain(question, query, [], 0.0, timings, msg)
+    citations, cands, best, best_of = an.citations, an.candidates, an.best, an.best_of
+    if an.confidence < threshold():
+        return _abstain(question, query, [replace(c, support=best_of.get(c.n, 0.0)) for c in citations],
+                        an.confidence, timings)
+    # Only citations whose sentences support the answer are shown; renumber them 1..n.
+    keep = [c for c in citations if best_of.get(c.n, 0.0) >= SUPPORT_MIN or c.n == best.citation.n]
+    mapping = {c.n: replace(c, n=i + 1, support=best_of.get(c.n, 0.0)) for i, c in enumerate(keep)}
+    for cand in cands:
+        cand.citation = mapping.get(cand.citation.n)
+    text, best, _ = compose([c for c in cands if c.citation is not None])
+    highlight = Highlight(citation=best.citation.n, start=best.start, end=best.end, text=best.text)
+    return Answer(question=question, answer=text, abstained=False, confidence=an.confidence, highlight=highlight,
+                  citations=tuple(mapping.values()), searched_for=query, timings=timings)

@@ -15,16 +15,28 @@ class Conversation:
     turns: list = field(default_factory=list)  # (question, Answer)
 
     def resolve(self, question: str) -> str:
-        """The self-contained query to search for (unchanged for now)."""
-        return question
+        """The self-contained query to search for: follow-ups get names and topics from earlier turns."""
+        from .followup import resolve
+
+        return resolve(question, self.turns)
 
     def ask(self, question: str, k: int = 5, mode: str = "hybrid", filters=None) -> Answer:
         from .answer import ask
 
-        answer = ask(self.library, question, k=k, mode=mode, filters=filters,
-                     searched_for=self.resolve(question))
+        query = self.resolve(question)
+        focus = self.focus() if query != question else ()
+        answer = ask(self.library, question, k=k, mode=mode, filters=filters, searched_for=query, focus=focus)
         self.turns.append((question, answer))
         return answer
+
+    def focus(self) -> tuple[str, ...]:
+        """The article in focus: the one the previous answer was drawn from."""
+        if not self.turns:
+            return ()
+        prev = self.turns[-1][1]
+        if prev.highlight is not None:
+            return (prev.citations[prev.highlight.citation - 1].article_id,)
+        return (prev.closest[0].article_id,) if prev.closest else ()
 
     def reset(self):
         self.turns.clear()

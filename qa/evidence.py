@@ -1,0 +1,112 @@
+"""Answer sentences: score every sentence of the cited passages, keep quotes whole, compose the answer.
+
+Scores come from a small logistic model (weights in calibration.json, fitted by
+bench/fit_calibration.py on xquad-en) over cheap features: bi-encoder similarity of the sentence and of
+its passage, lexical overlap with the question, passage rank, and quote/attribution cues.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .fts import terms
+
+QUOTE_QUESTION = re.compile(
+    r"\b(say|said|says|saying|quote[ds]?|warn(?:ed|s)?|told|tell|argue[ds]?|claim(?:ed|s)?|call(?:ed|s)?|"
+    r"describe[ds]?|predict(?:ed|s)?|react(?:ed)?|respond(?:ed)?|insist(?:ed)?|add(?:ed)?|promise[ds]?)\b", re.I)
+WHO_WHAT = re.compile(r"^\s*(who|what|how|which)\b", re.I)
+ATTRIBUTION = re.compile(r"\b(said|says|say|told|added|warned|wrote|argued|noted|asked|explained|according to|"
+                         r"insisted|predicted|cautioned|recalled|declared|stated)\b", re.I)
+_QUOTES = re.compile(r"[\"\u201c\u201d]")
+SENTENCE_FEATURES = ("sim", "overlap", "passage_sim", "inv_rank", "quote_match", "length")
+
+
+@dataclass
+class Candidate:
+    citation: object  # Citation
+    start: int  # article offsets (may span 2-3 sentences when a quote continues)
+    end: int
+    text: str
+    features: np.ndarray
+    score: float = 0.0
+
+
+def stems(text: str) -> set:
+    return {t[:5] for t in terms(text)}
+
+
+def is_quote_question(q: str) -> bool:
+    return bool(QUOTE_QUESTION.search(q) and WHO_WHAT.search(q))
+
+
+def _unbalanced(s: str) -> int:
+    """+1 when a quotation opens and does not close in s, -1 when it closes one opened earlier."""
+    curly_open, curly_close = s.count("\u201c"), s.count("\u201d")
+    if curly_open or curly_close:
+        return (curly_open > curly_close) - (curly_close > curly_open)
+    n = s.count('"')
+    if n % 2 == 0:
+        return 0
+    return 1 if s.lstrip().startswith('"') or s.rfind('"') > len(s) / 2 else -1
+
+
+def sentence_units(passage, text_of) -> list[tuple[int, int]]:
+    """Sentence spans of a passage; a quotation running over up to three sentences stays in one unit."""
+    spans = [(s.start, s.end) for s in passage.sentences]
+    out, i = [], 0
+    while i < len(spans):
+        j = i
+        if _unbalanced(text_of(*spans[i])) == 1:
+            for nxt in range(i + 1, min(i + 3, len(spans))):
+                if _unbalanced(text_of(*spans[nxt])) == -1:
+                    j = nxt
+                    break
+        out.append((spans[i][0], spans[j][1]))
+        i = j + 1
+    return out
+
+
+def candidates(library, question: str, qvec: np.ndarray, citations, rows, limit: int = 80) -> list[Candidate]:
+    """Scored sentence candidates of the cited passages (scores filled by `score`)."""
+    qstems = stems(question)
+    quote_q = is_quote_question(question)
+    items = []
+    for c in citations:
+        p, row = rows[c.passage_id]
+        text_of = lambda a, b, p=p: p.text[a - p.start:b - p.start]  # noqa: E731
+        for a, b in sentence_units(p, text_of):
+            items.append((c, a, b, text_of(a, b)))
+            if len(items) >= limit:
+                break
+    if not items:
+        return []
+    svecs = library.encoder.encode([t for *_, t in items], batch_size=64)
+    sims = svecs @ qvec[0]
+    out = []
+    for (c, a, b, t), sim in zip(items, sims):
+        st = stems(t)
+        overlap = len(qstems & st) / max(1, len(qstems))
+        quote = 1.0 if quote_q and _QUOTES.search(t) and ATTRIBUTION.search(t) else 0.0
+        length = min(len(t), 400) / 400
+        f = np.array([sim, overlap, c.score, 1.0 / c.n, quote, length], np.float64)
+        out.append(Candidate(c, a, b, t, f))
+    return out
+
+
+def compose(cands: list[Candidate], max_sentences: int = 3, within: float = 0.1):
+    """(answer text with [n] markers, best candidate, chosen candidates)."""
+    ranked = sorted(cands, key=lambda x: -x.score)
+    best = ranked[0]
+    chosen = [best]
+    for c in ranked[1:]:
+        if len(chosen) >= max_sentences or c.score < best.score - within:
+            break
+        if any(c.start < o.end and o.start < c.end and c.citation.article_id == o.citation.article_id for o in chosen):
+            continue
+        chosen.append(c)
+    if len({c.citation.article_id for c in chosen}) == 1:
+        chosen.sort(key=lambda c: c.start)  # one article: keep its order
+    text = " ".join(f"{c.text} [{c.citation.n}]" for c in chosen)
+    return text, best, chosen
