@@ -65,6 +65,7 @@ class SentenceTransformerEncoder(Encoder):
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()  # count_tokens measures long texts on purpose
 
         device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
         kwargs = {}

@@ -44,9 +44,7 @@ class DuplicateFinder:
     def _load(self, dim: int):
         if self.mat is not None:
             return
-        with self.store.lock:
-            rows = self.store.db.execute(
-                "SELECT id, canonical_id, signature FROM articles WHERE signature IS NOT NULL ORDER BY rowid").fetchall()
+        rows = self.store.signatures()
         rows = [r for r in rows if len(r[2]) == 4 * dim]
         self.ids = [r[0] for r in rows]
         self.roots = [r[1] or r[0] for r in rows]

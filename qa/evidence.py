@@ -68,29 +68,47 @@ def sentence_units(passage, text_of) -> list[tuple[int, int]]:
     return out
 
 
-def candidates(library, question: str, qvec: np.ndarray, citations, rows, limit: int = 80) -> list[Candidate]:
-    """Scored sentence candidates of the cited passages (scores filled by `score`)."""
+PER_CITATION = 2  # sentences per citation always scored with the encoder
+MAX_ENCODED = 16  # sentences encoded per question: the query-time cost of answer selection
+
+
+def candidates(library, question: str, qvec: np.ndarray, citations, rows) -> list[Candidate]:
+    """Scored sentence candidates of the cited passages (scores filled by the caller).
+
+    Encoding every sentence is the slow part of answering, so sentences are first ranked by lexical
+    overlap; each citation's best two and the best overall (up to MAX_ENCODED) are encoded."""
     qstems = stems(question)
     quote_q = is_quote_question(question)
     items = []
     for c in citations:
-        p, row = rows[c.passage_id]
+        p, _ = rows[c.passage_id]
         text_of = lambda a, b, p=p: p.text[a - p.start:b - p.start]  # noqa: E731
         for a, b in sentence_units(p, text_of):
-            items.append((c, a, b, text_of(a, b)))
-            if len(items) >= limit:
-                break
+            t = text_of(a, b)
+            overlap = len(qstems & stems(t)) / max(1, len(qstems))
+            quote = 1.0 if quote_q and _QUOTES.search(t) and ATTRIBUTION.search(t) else 0.0
+            items.append((c, a, b, t, overlap, quote))
     if not items:
         return []
-    svecs = library.encoder.encode([t for *_, t in items], batch_size=64)
-    sims = svecs @ qvec[0]
+    prior = [it[4] + 0.5 * it[5] + 0.2 / it[0].n for it in items]
+    order = sorted(range(len(items)), key=lambda i: -prior[i])
+    keep, per = [], {}
+    for i in order:  # each citation's best sentences first
+        n = items[i][0].n
+        if per.get(n, 0) < PER_CITATION:
+            per[n] = per.get(n, 0) + 1
+            keep.append(i)
+    for i in order:
+        if len(keep) >= max(MAX_ENCODED, len(per) * PER_CITATION):
+            break
+        if i not in keep:
+            keep.append(i)
+    keep.sort()
+    items = [items[i] for i in keep]
+    sims = library.encoder.encode([it[3] for it in items], batch_size=64) @ qvec[0]
     out = []
-    for (c, a, b, t), sim in zip(items, sims):
-        st = stems(t)
-        overlap = len(qstems & st) / max(1, len(qstems))
-        quote = 1.0 if quote_q and _QUOTES.search(t) and ATTRIBUTION.search(t) else 0.0
-        length = min(len(t), 400) / 400
-        f = np.array([sim, overlap, c.score, 1.0 / c.n, quote, length], np.float64)
+    for (c, a, b, t, overlap, quote), sim in zip(items, sims):
+        f = np.array([sim, overlap, c.score, 1.0 / c.n, quote, min(len(t), 400) / 400], np.float64)
         out.append(Candidate(c, a, b, t, f))
     return out
 

@@ -52,7 +52,4 @@ class Filters:
         return " AND ".join(conds) or "1", args
 
     def passage_ids(self, store) -> np.ndarray:
-        cond, args = self.where()
-        sql = f"SELECT p.id FROM passages p JOIN articles a ON a.id = p.article_id WHERE {cond}"
-        with store.lock:
-            return np.fromiter((r[0] for r in store.db.execute(sql, args)), dtype=np.int64)
+        return store.filter_passage_ids(self)

@@ -210,11 +210,7 @@ class Library:
         roots = {r["canonical_id"] or r["id"] for r in rows.values()}
         if not roots:
             return {}
-        marks = ",".join("?" * len(roots))
-        with self.store.lock:
-            members = self.store.db.execute(
-                f"SELECT id, outlet, title, COALESCE(canonical_id, id) AS root FROM articles "
-                f"WHERE id IN ({marks}) OR canonical_id IN ({marks})", [*roots, *roots]).fetchall()
+        members = self.store.group_members(roots)
         out: dict[str, list[dict]] = {}
         for m in members:
             out.setdefault(m["root"], []).append({"article_id": m["id"], "outlet": m["outlet"], "title": m["title"]})
@@ -295,6 +291,15 @@ class Library:
         self.rebuild_index(save=True)
         report = AddReport(added=[(a.id, a.title) for a in articles], passages=len(texts))
         return report
+
+    # -- searching (the store may search vectors itself, e.g. Milvus; else the FAISS cache does)
+    def dense_search(self, qvec: np.ndarray, n: int, filters=None) -> list[tuple[int, float]]:
+        active = filters is not None and filters.active
+        if hasattr(self.store, "dense_search"):
+            return self.store.dense_search(qvec, n, filters if active else None)
+        allowed = self.store.filter_passage_ids(filters) if active else None
+        ids, scores = self.index.search(qvec, n, allowed)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0])]
 
     # -- asking (see qa.answer)
     def ask(self, question: str, k: int = 5, mode: str = "hybrid", filters=None):

@@ -22,27 +22,15 @@ def check_mode(mode: str) -> str:
     return mode
 
 
-def dense(library, qvec: np.ndarray, n: int, allowed: Optional[np.ndarray]) -> list[tuple[int, float]]:
-    ids, scores = library.index.search(qvec, n, allowed)
-    return [(int(i), float(s)) for i, s in zip(ids[0], scores[0])]
+def dense(library, qvec: np.ndarray, n: int, filters: Optional[Filters]) -> list[tuple[int, float]]:
+    return library.dense_search(qvec, n, filters)
 
 
 def bm25(library, question: str, n: int, filters: Optional[Filters]) -> list[tuple[int, float]]:
     q = match_query(question)
     if q is None:
         return []
-    sql = (f"SELECT rowid, -bm25(passages_fts, {TITLE_WEIGHT}, {BODY_WEIGHT}) AS s FROM passages_fts "
-           "WHERE passages_fts MATCH ?")
-    args: list = [q]
-    if filters is not None and filters.active:
-        cond, fargs = filters.where()
-        sql += (" AND rowid IN (SELECT p.id FROM passages p JOIN articles a ON a.id = p.article_id "
-                f"WHERE {cond})")
-        args += fargs
-    sql += " ORDER BY rank LIMIT ?"
-    args.append(n)
-    with library.store.lock:
-        return [(int(r[0]), float(r[1])) for r in library.store.db.execute(sql, args)]
+    return library.store.lexical_search(q, n, filters, TITLE_WEIGHT, BODY_WEIGHT)
 
 
 def rrf(*lists: list[tuple[int, float]], weights=None) -> list[tuple[int, float]]:
@@ -58,10 +46,9 @@ def retrieve(library, question: str, qvec: Optional[np.ndarray], n: int, mode: s
              filters: Optional[Filters] = None) -> list[tuple[int, float]]:
     """Ranked (passage id, score) pairs, best first; filters restrict the candidates before ranking."""
     check_mode(mode)
-    allowed = filters.passage_ids(library.store) if filters is not None and filters.active else None
     pool = max(n, POOL)
     if mode == "dense":
-        return dense(library, qvec, n, allowed)
+        return dense(library, qvec, n, filters)
     if mode == "bm25":
         return bm25(library, question, n, filters)
-    return rrf(dense(library, qvec, pool, allowed), bm25(library, question, pool, filters))[:n]
+    return rrf(dense(library, qvec, pool, filters), bm25(library, question, pool, filters))[:n]

@@ -200,6 +200,45 @@ class Store:
             vecs = np.frombuffer(b"".join(r[1] for r in part), dtype=np.float32).reshape(len(part), dim)
             yield ids, vecs
 
+    def signatures(self):
+        """(id, canonical_id, signature bytes) of every article with a signature, in insertion order."""
+        with self.lock:
+            return self.db.execute("SELECT id, canonical_id, signature FROM articles WHERE signature IS NOT NULL "
+                                   "ORDER BY rowid").fetchall()
+
+    def group_members(self, roots) -> list[dict]:
+        """Articles whose group root (canonical_id, or their own id) is among `roots`."""
+        roots = list(roots)
+        if not roots:
+            return []
+        marks = ",".join("?" * len(roots))
+        with self.lock:
+            rows = self.db.execute(
+                f"SELECT id, outlet, title, COALESCE(canonical_id, id) AS root FROM articles "
+                f"WHERE id IN ({marks}) OR canonical_id IN ({marks})", [*roots, *roots]).fetchall()
+        return [dict(r) for r in rows]
+
+    def filter_passage_ids(self, filters) -> np.ndarray:
+        cond, args = filters.where()
+        sql = f"SELECT p.id FROM passages p JOIN articles a ON a.id = p.article_id WHERE {cond}"
+        with self.lock:
+            return np.fromiter((r[0] for r in self.db.execute(sql, args)), dtype=np.int64)
+
+    def lexical_search(self, match: str, n: int, filters, title_weight: float, body_weight: float):
+        """BM25 over passages (FTS5) for an already-escaped MATCH expression: [(passage id, score)]."""
+        sql = (f"SELECT rowid, -bm25(passages_fts, {float(title_weight)}, {float(body_weight)}) AS s "
+               "FROM passages_fts WHERE passages_fts MATCH ?")
+        args: list = [match]
+        if filters is not None and filters.active:
+            cond, fargs = filters.where()
+            sql += (" AND rowid IN (SELECT p.id FROM passages p JOIN articles a ON a.id = p.article_id "
+                    f"WHERE {cond})")
+            args += fargs
+        sql += " ORDER BY rank LIMIT ?"
+        args.append(n)
+        with self.lock:
+            return [(int(r[0]), float(r[1])) for r in self.db.execute(sql, args)]
+
     def counts(self) -> tuple[int, int]:
         with self.lock:
             a = self.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]

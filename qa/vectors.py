@@ -6,6 +6,7 @@ stored vectors, never re-encoded, and the file is verified before FAISS reads it
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -34,8 +35,9 @@ def sha256_file(path: Path) -> str:
 def atomic_write(path: Path, data: bytes):
     """temp file + fsync + rename: readers see the old file or the new one, never a mix."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -48,10 +50,11 @@ def atomic_write(path: Path, data: bytes):
             os.close(dfd)
     except OSError as e:
         try:
-            os.unlink(tmp)
+            if tmp is not None:
+                os.unlink(tmp)
         except OSError:
             pass
-        if e.errno == 28:  # ENOSPC
+        if e.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):  # no space, or over quota
             raise DiskFullError(f"disk full while writing {path}; the previous file is intact. "
                                 "Free some space and run 'article-qa repair'.") from None
         raise
