@@ -38,8 +38,8 @@ def terms(text: str, keep_quote_verbs: bool = False) -> list[str]:
 
 
 def match_query(text: str) -> str | None:
-    """FTS5 MATCH expression for the text, or None when nothing searchable remains."""
+    """FTS5 MATCH expression for the text (every term a quoted string), or None when nothing remains."""
     ts = terms(text)
     if not ts:
         return None
-    return " OR ".join('"' + t.replace('"', '""') + '"' for t in ts)
+    return " OR ".join('"' + t.replace('"', '""') + '"' for t in ts)  # same quoting as Store.lexical_search

@@ -42,20 +42,32 @@ class Library:
     """Open with `Library(folder, encoder)`; the encoder is only loaded when text must be embedded."""
 
     def __init__(self, folder: Union[str, Path], encoder: Encoder, check_model: bool = True):
+        self.encoder = encoder
+        self._index_lock = threading.RLock()
+        self._dirty = False
+        if str(folder).startswith("milvus://"):
+            from .milvus_store import MilvusStore, NullIndex
+
+            self.store = MilvusStore(str(folder))
+            self.folder = self.store.files
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._index = NullIndex(self.store)
+        else:
+            self._open_folder(folder)
+        self.location = str(folder)
+        stored = self.store.meta("model_id")
+        if check_model and stored and stored != encoder.model_id:
+            raise ModelMismatchError(self.location, stored, encoder.model_id)
+
+    def _open_folder(self, folder):
         self.folder = Path(folder).expanduser()
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise LibraryError(f"Cannot create the library folder {self.folder} ({e.strerror}); "
                                "choose another with --library or ARTICLE_QA_LIBRARY.") from None
-        self.encoder = encoder
         self.store = Store(self.folder)
         self._index: Optional[VectorIndex] = None
-        self._index_lock = threading.RLock()
-        self._dirty = False
-        stored = self.store.meta("model_id")
-        if check_model and stored and stored != encoder.model_id:
-            raise ModelMismatchError(self.folder, stored, encoder.model_id)
 
     # -- model facts
     @property
@@ -100,6 +112,8 @@ class Library:
 
     def rebuild_index(self, save: bool = True) -> VectorIndex:
         """Rebuild the FAISS cache from the vectors stored in SQLite (no re-encoding)."""
+        if getattr(self.store, "native_vectors", False):
+            return self._index  # the store searches its own vectors (Milvus)
         dim = self.dim or self.encoder.dim
         idx = VectorIndex.build(dim, self.store.all_vectors(dim), self.store.counts()[1])
         with self._index_lock:
@@ -275,7 +289,7 @@ class Library:
         with self.store.transaction() as db:
             for a in articles:
                 self.store.delete_article(db, a.id)
-            db.execute("DELETE FROM meta WHERE key IN ('model_id', 'dim')")
+            self.store.delete_meta(db, "model_id", "dim")
             self._ensure_model_meta(db)
             row = 0
             from .dedup import signature

@@ -8,7 +8,7 @@ import numpy as np
 from corpus.errors import QuestionError
 
 from .filters import Filters
-from .fts import match_query
+from .fts import terms
 
 MODES = ("dense", "bm25", "hybrid")
 POOL = 100  # candidates taken from each leg before fusion
@@ -27,10 +27,7 @@ def dense(library, qvec: np.ndarray, n: int, filters: Optional[Filters]) -> list
 
 
 def bm25(library, question: str, n: int, filters: Optional[Filters]) -> list[tuple[int, float]]:
-    q = match_query(question)
-    if q is None:
-        return []
-    return library.store.lexical_search(q, n, filters, TITLE_WEIGHT, BODY_WEIGHT)
+    return library.store.lexical_search(terms(question), n, filters, TITLE_WEIGHT, BODY_WEIGHT)
 
 
 def rrf(*lists: list[tuple[int, float]], weights=None) -> list[tuple[int, float]]:

@@ -109,6 +109,9 @@ class Store:
         for k, v in items.items():
             db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (k, str(v)))
 
+    def delete_meta(self, db, *keys):
+        db.executemany("DELETE FROM meta WHERE key=?", [(k,) for k in keys])
+
     def generation(self) -> int:
         return int(self.meta("generation", "0"))
 
@@ -224,8 +227,11 @@ class Store:
         with self.lock:
             return np.fromiter((r[0] for r in self.db.execute(sql, args)), dtype=np.int64)
 
-    def lexical_search(self, match: str, n: int, filters, title_weight: float, body_weight: float):
-        """BM25 over passages (FTS5) for an already-escaped MATCH expression: [(passage id, score)]."""
+    def lexical_search(self, terms: list[str], n: int, filters, title_weight: float, body_weight: float):
+        """BM25 over passages (FTS5): [(passage id, score)]. Terms are quoted, so no user text is syntax."""
+        if not terms:
+            return []
+        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
         sql = (f"SELECT rowid, -bm25(passages_fts, {float(title_weight)}, {float(body_weight)}) AS s "
                "FROM passages_fts WHERE passages_fts MATCH ?")
         args: list = [match]
