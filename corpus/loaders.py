@@ -61,12 +61,18 @@ def load_md(data: bytes, source: str) -> Iterator[Article]:
 
 @loader(".jsonl")
 def load_jsonl(data: bytes, source: str) -> Iterator[Union[Article, LoadFailure]]:
+    yield from jsonl_records(data.split(b"\n"), source)
+
+
+def jsonl_records(lines: Iterable[bytes], source: str) -> Iterator[Union[Article, LoadFailure]]:
+    """One article per line; lines are decoded one at a time so a huge file streams in bounded memory."""
     name = os.path.basename(source)
-    for lineno, line in enumerate(decode(data, source).split("\n"), start=1):
-        if not line.strip():
+    for lineno, raw in enumerate(lines, start=1):
+        if not raw.strip():
             continue
         where = f"{source} line {lineno}"
         try:
+            line = decode(raw[3:] if lineno == 1 and raw.startswith(b"\xef\xbb\xbf") else raw, where)
             rec = json.loads(line)
             if not isinstance(rec, dict):
                 raise LoadError(where, "is not a JSON object", 'Write one object per line: {"title": ..., "text": ...}')
@@ -100,9 +106,16 @@ def load_pdf(data: bytes, source: str) -> Iterator[Article]:
     yield extract_pdf(data, source)
 
 
-def iter_files(paths: Iterable[Union[str, Path]]) -> Iterator[Path]:
-    """Files under the given paths (folders recursively, hidden entries skipped), sorted per folder."""
+def iter_files(paths: Iterable[Union[str, Path]]) -> Iterator[Union[Path, str]]:
+    """Files under the given paths (folders recursively, hidden entries skipped), sorted per folder.
+
+    URL strings ('https://...', any 'scheme://') are passed through unchanged: Path() would mangle them."""
+    from .url import is_url
+
     for p in paths:
+        if is_url(p):
+            yield p
+            continue
         p = Path(p)
         if p.is_dir():
             for root, dirs, files in os.walk(p):
@@ -126,6 +139,10 @@ def load_file(path: Union[str, Path], source: str | None = None) -> Iterator[Uni
     try:
         if not path.is_file():
             raise LoadError(source, "does not exist or is not a file", "Check the path")
+        if ext == ".jsonl":  # streamed line by line: no size cap
+            with open(path, "rb") as f:
+                yield from jsonl_records(f, source)
+            return
         if path.stat().st_size > MAX_FILE_BYTES:
             raise LoadError(source, f"is larger than {MAX_FILE_BYTES // 2**20} MB", "Split it into smaller files")
         data = path.read_bytes()
@@ -137,5 +154,8 @@ def load_file(path: Union[str, Path], source: str | None = None) -> Iterator[Uni
 
 
 def load_paths(paths: Iterable[Union[str, Path]]) -> Iterator[Union[Article, LoadFailure]]:
+    """Articles from files, folders and http(s) URLs (see corpus.url for what a URL may point at)."""
+    from .url import is_url, load_url
+
     for f in iter_files(paths):
-        yield from load_file(f)
+        yield from (load_url(f) if is_url(f) else load_file(f))

@@ -34,13 +34,17 @@ def cpu_has_bf16() -> bool:
 class SentenceTransformerEncoder(Encoder):
     """`model` is DEFAULT_MODEL (the bundled weights), a local folder, or a name already in the HF cache."""
 
-    def __init__(self, model: str | None = None, precision: str | None = None, device: str | None = None):
+    def __init__(self, model: str | None = None, precision: str | None = None, device: str | None = None,
+                 devices: list[str] | None = None):
+        """`devices` (e.g. ["cuda:0", "cuda:1"]) spreads large encodes over a multi-process pool."""
         self.model_id = model or DEFAULT_MODEL
         self.precision = (precision or os.environ.get("ARTICLE_QA_PRECISION") or "auto").lower()
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision '{self.precision}' is not one of {', '.join(PRECISIONS)}; "
                              "set ARTICLE_QA_PRECISION or --precision to one of them")
         self.device = device
+        self.devices = list(devices or [])
+        self._pool = None
         self._model = None
         self._lock = threading.Lock()
 
@@ -79,6 +83,11 @@ class SentenceTransformerEncoder(Encoder):
                 "Give a local folder holding a sentence-transformers model, or omit --model to use the bundled "
                 f"{DEFAULT_MODEL}.") from None
 
+    def close(self):
+        if self._pool is not None:
+            self.model.stop_multi_process_pool(self._pool)
+            self._pool = None
+
     def resolved_precision(self, device: str = "cpu") -> str:
         if self.precision != "auto":
             return self.precision
@@ -103,6 +112,12 @@ class SentenceTransformerEncoder(Encoder):
 
     def _encode(self, texts, batch_size, show_progress) -> np.ndarray:
         import torch
+
+        if len(self.devices) > 1 and len(texts) >= 8 * batch_size:  # bulk: one process per device
+            if self._pool is None:
+                self._pool = self.model.start_multi_process_pool(self.devices)
+            return np.asarray(self.model.encode(texts, batch_size=batch_size, pool=self._pool,
+                                                show_progress_bar=show_progress), np.float32)
 
         with torch.inference_mode():
             out = self.model.encode(texts, batch_size=batch_size, show_progress_bar=show_progress,

@@ -35,9 +35,15 @@ def resolve_library(path: Optional[str] = None) -> tuple[str, bool]:
     return str(default_library_dir()), True
 
 
+ENV_DEVICES = "ARTICLE_QA_DEVICES"
+
+
 def make_encoder(model: Optional[str] = None, precision: Optional[str] = None) -> SentenceTransformerEncoder:
+    """The configured encoder; ARTICLE_QA_DEVICES=cuda:0,cuda:1 spreads bulk encoding over devices."""
+    devices = [d.strip() for d in os.environ.get(ENV_DEVICES, "").split(",") if d.strip()]
     return SentenceTransformerEncoder(model or os.environ.get(ENV_MODEL) or DEFAULT_MODEL,
-                                      precision or os.environ.get(ENV_PRECISION))
+                                      precision or os.environ.get(ENV_PRECISION),
+                                      device=devices[0] if devices else None, devices=devices)
 
 
 def open_library(path: Optional[str] = None, model: Optional[str] = None, precision: Optional[str] = None,

@@ -1,25 +1,31 @@
-"""Adding articles: skip duplicates, chunk, encode in batches, commit whole articles at a time."""
+"""Adding articles as a stream: skip duplicates, chunk, encode in batches, commit whole articles.
+
+Memory stays bounded whatever the collection size: articles are read lazily, encoded ENCODE_BATCH
+passages at a time, and a writer thread commits one batch while the next is being encoded.
+A re-run after an interruption skips what was committed (content-hash duplicates), so nothing is
+stored twice.
+"""
 from __future__ import annotations
 
+import queue
 import sys
+import threading
 from typing import Callable, Iterable, Optional, Union
 
-import numpy as np
-
-from corpus.records import Article, LoadFailure, Passage
+from corpus.records import Article, LoadFailure
 
 
-def _bar(total: int, enabled: bool, desc: str):
+def _bar(total: Optional[int], enabled: bool, desc: str):
     from tqdm import tqdm
 
     return tqdm(total=total, unit="passage", desc=desc, disable=not enabled, file=sys.stderr,
                 dynamic_ncols=True, leave=False)
 
 
-def prepare(library, items: Iterable[Union[Article, LoadFailure]], report):
-    """Chunk new articles; duplicates (same content hash, in the library or earlier in this run) are skipped."""
-    seen: dict[str, str] = {}
-    pending: list[tuple[Article, str, list[Passage]]] = []
+def batches(library, items: Iterable[Union[Article, LoadFailure]], report, size: int):
+    """Groups of (article, title prefix, passages) holding about `size` passages, new articles only."""
+    seen: set[str] = set()
+    group, n = [], 0
     for item in items:
         if isinstance(item, LoadFailure):
             report.failed.append((item.source, item.reason))
@@ -27,39 +33,58 @@ def prepare(library, items: Iterable[Union[Article, LoadFailure]], report):
         if item.id in seen or library.store.has_article(item.id):
             report.duplicates.append((item.source or item.title, item.id))
             continue
-        seen[item.id] = item.source
+        seen.add(item.id)
         prefix, passages = library.chunk(item)
-        pending.append((item, prefix, passages))
-    return pending
+        if group and n + len(passages) > size:
+            yield group
+            group, n = [], 0
+        group.append((item, prefix, passages))
+        n += len(passages)
+    if group:
+        yield group
 
 
-def ingest(library, items, progress: bool = False,
-           on_article: Optional[Callable[[str, str], None]] = None):
+def ingest(library, items, progress: bool = False, on_article: Optional[Callable[[str, str], None]] = None,
+           batch_passages: Optional[int] = None):
     from .library import ENCODE_BATCH, AddReport
 
     report = AddReport()
-    pending = prepare(library, items, report)
-    total = sum(len(p) for _, _, p in pending)
-    bar = _bar(total, progress and total > 0, "Embedding")
+    bar = _bar(None, progress, "Indexing")
+    todo: queue.Queue = queue.Queue(maxsize=2)  # at most two encoded batches wait for the writer
+    failure: list[BaseException] = []
+
+    def write():
+        while True:
+            job = todo.get()
+            if job is None:
+                return
+            if failure:
+                continue  # drain after an error; nothing more is written
+            group, vecs = job
+            try:
+                pairs = [(a, ps) for a, _, ps in group]
+                library.commit_articles(pairs, vecs, library.near_duplicate_links(pairs, vecs))
+                for a, ps in pairs:
+                    report.added.append((a.id, a.title))
+                    report.passages += len(ps)
+                    if on_article:
+                        on_article(a.id, a.title)
+                bar.update(len(vecs))
+            except BaseException as e:  # surfaced in the caller's thread below
+                failure.append(e)
+
+    writer = threading.Thread(target=write, name="article-qa-writer", daemon=True)
+    writer.start()
     try:
-        i = 0
-        while i < len(pending):
-            group, n = [], 0
-            while i < len(pending) and (not group or n + len(pending[i][2]) <= ENCODE_BATCH):
-                group.append(pending[i])
-                n += len(pending[i][2])
-                i += 1
+        for group in batches(library, items, report, batch_passages or ENCODE_BATCH):
+            if failure:
+                break
             texts = [library.embedding_input(prefix, p.text) for _, prefix, ps in group for p in ps]
-            vecs = library.encoder.encode(texts, batch_size=32) if texts else np.zeros((0, 1), np.float32)
-            links = library.near_duplicate_links([(a, ps) for a, _, ps in group], vecs) \
-                if hasattr(library, "near_duplicate_links") else None
-            library.commit_articles([(a, ps) for a, _, ps in group], vecs, links)
-            for a, _, ps in group:
-                report.added.append((a.id, a.title))
-                report.passages += len(ps)
-                if on_article:
-                    on_article(a.id, a.title)
-            bar.update(n)
+            todo.put((group, library.encoder.encode(texts, batch_size=32)))
     finally:
+        todo.put(None)
+        writer.join()
         bar.close()
+    if failure:
+        raise failure[0]
     return report

@@ -156,15 +156,18 @@ class Library:
 
     # -- adding
     def add_paths(self, paths: Iterable[Union[str, Path]], progress: bool = False,
-                  on_article: Optional[Callable[[str, str], None]] = None) -> AddReport:
-        """Load files and folders and add every article found; failures are reported, not raised."""
-        return self.add(load_paths(paths), progress=progress, on_article=on_article)
+                  on_article: Optional[Callable[[str, str], None]] = None,
+                  batch_passages: Optional[int] = None) -> AddReport:
+        """Load files, folders and URLs and add every article found; failures are reported, not raised."""
+        return self.add(load_paths(paths), progress=progress, on_article=on_article, batch_passages=batch_passages)
 
     def add(self, items: Iterable[Union[Article, LoadFailure]], progress: bool = False,
-            on_article: Optional[Callable[[str, str], None]] = None) -> AddReport:
+            on_article: Optional[Callable[[str, str], None]] = None,
+            batch_passages: Optional[int] = None) -> AddReport:
+        """Add articles as a stream (bounded memory); duplicates are skipped, never re-embedded."""
         from .ingest import ingest
 
-        report = ingest(self, items, progress=progress, on_article=on_article)
+        report = ingest(self, items, progress=progress, on_article=on_article, batch_passages=batch_passages)
         self.flush()
         return report
 
