@@ -21,7 +21,7 @@ ARTICLE_QA_PRECISION (auto, float32, bfloat16)"""
 
 
 # Modules named qa.<name> with a `register(subparsers)` function; each adds its own verbs.
-EXTENSIONS: tuple[str, ...] = ()
+EXTENSIONS: tuple[str, ...] = ("cli_serve", "cli_eval", "cli_maint")
 
 
 def _common(p: argparse.ArgumentParser):
@@ -44,12 +44,18 @@ def _filters(args):
 
 
 def cmd_index(args) -> int:
+    import os
+
+    from corpus.url import is_url
+
+    if args.devices:
+        os.environ["ARTICLE_QA_DEVICES"] = args.devices
     lib = _open(args, seed_samples=False)
     for p in args.paths:
-        if not str(p).startswith(("http://", "https://")) and not Path(p).exists():
+        if not is_url(p) and not Path(p).exists():
             print(f"error: {p} does not exist; give a file or folder of articles", file=sys.stderr)
             return 2
-    report = lib.add_paths(args.paths, progress=not args.quiet)
+    report = lib.add_paths(args.paths, progress=not args.quiet, batch_passages=args.batch)
     lib.close()
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False))
@@ -153,6 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", metavar="PATH", help="file, folder (recursive) or http(s) URL")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--batch", type=int, default=None, metavar="N",
+                   help="passages encoded and committed together (default 256; larger for bulk loads on a GPU)")
+    p.add_argument("--devices", metavar="LIST", help="encode on these devices in parallel, e.g. cuda:0,cuda:1")
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("ask", help="ask a question; prints the answer with citations")

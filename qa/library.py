@@ -189,19 +189,19 @@ class Library:
                                  "nothing was stored. Check the model files or use another --model.")
         ids, row = [], 0
         index = self.index  # load the cache before writing, so the rebuild cannot see this batch
-        with self.store.transaction() as db:
-            self._ensure_model_meta(db)
-            for article, passages in batch:
-                link = (links or {}).get(article.id)
-                self.store.insert_article(db, article, canonical_id=link[0] if link else None,
-                                          signature=link[1] if link else None)
-                for p in passages:
-                    ids.append(self.store.insert_passage(db, p, article.title, vecs[row]))
-                    row += 1
-            self.store.bump(db)
-            with self._index_lock:  # index updated before the lock drops: readers see both or neither
-                index.add(np.asarray(ids, np.int64), vecs[:row])
-                self._dirty = True
+        with self._index_lock:  # one lock order everywhere: index lock, then the store's
+            with self.store.transaction() as db:
+                self._ensure_model_meta(db)
+                for article, passages in batch:
+                    link = (links or {}).get(article.id)
+                    self.store.insert_article(db, article, canonical_id=link[0] if link else None,
+                                              signature=link[1] if link else None)
+                    for p in passages:
+                        ids.append(self.store.insert_passage(db, p, article.title, vecs[row]))
+                        row += 1
+                self.store.bump(db)
+            index.add(np.asarray(ids, np.int64), vecs[:row])  # only after COMMIT succeeded
+            self._dirty = True
         if links:
             for article, _ in batch:
                 root, sig = links[article.id]
@@ -239,12 +239,12 @@ class Library:
         if article is None:
             raise LibraryError(f"No article with id '{article_id}' in {self.folder}; run 'article-qa list' to see ids.")
         index = self.index
-        with self.store.transaction() as db:
-            ids = self.store.delete_article(db, article_id)
-            self.store.bump(db)
-            with self._index_lock:
-                index.remove(ids)
-                self._dirty = True
+        with self._index_lock:
+            with self.store.transaction() as db:
+                ids = self.store.delete_article(db, article_id)
+                self.store.bump(db)
+            index.remove(ids)  # only after COMMIT succeeded
+            self._dirty = True
         self.duplicates.reset()
         self.flush()
         return article

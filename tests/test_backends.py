@@ -87,3 +87,27 @@ def test_k_larger_than_the_library(where):
     lib.add_paths(NEWS[:1])
     ans = lib.ask("anything at all", k=50)
     assert 1 <= len(ans.citations) <= lib.store.counts()[1]
+
+
+def test_interrupted_ingest_resumes_without_duplicates(where):
+    from corpus.loaders import load_paths
+
+    class Boom(Exception):
+        pass
+
+    def interrupted(limit):
+        for i, item in enumerate(load_paths(NEWS)):
+            if i == limit:
+                raise Boom()
+            yield item
+
+    enc = FakeEncoder()
+    lib = Library(where, enc)
+    with pytest.raises(Boom):
+        lib.add(interrupted(5), batch_passages=8)
+    done = len(lib)
+    assert 0 < done <= 5
+    r = lib.add_paths(NEWS, batch_passages=8)
+    assert len(r.added) == 8 - done and len(r.duplicates) == done and len(lib) == 8
+    a, p = lib.store.counts()
+    assert p == sum(len(lib.chunk(lib.get(x["id"]))[1]) for x in lib.list())
