@@ -106,6 +106,42 @@ def cmd_ask(args) -> int:
     return 0
 
 
+CHAT_HELP = "Type a question; follow-ups may say 'he' or 'that'. Commands: /new (forget the conversation), /quit."
+
+
+def cmd_chat(args) -> int:
+    from .conversation import Conversation
+
+    lib = _open(args)
+    conv = Conversation(lib)
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print(f"article-qa chat: {len(lib)} article(s) in {lib.location}. {CHAT_HELP}")
+    while True:
+        try:
+            line = input("you> " if interactive else "")
+        except EOFError:
+            break
+        line = line.strip()
+        if not line:
+            continue
+        if line in ("/quit", "/exit", "/q"):
+            break
+        if line in ("/new", "/reset"):
+            conv.reset()
+            print("(new conversation)")
+            continue
+        try:
+            answer = conv.ask(line, k=args.k, mode=args.mode)
+        except ArticleQAError as e:
+            print(f"error: {e}")
+            continue
+        print(json.dumps(answer.to_json(), ensure_ascii=False) if args.json else fmt.answer_text(answer), flush=True)
+        if not args.json:
+            print()
+    return 0
+
+
 def cmd_show(args) -> int:
     lib = _open(args, seed_samples=False)
     a = lib.get(args.article_id)
@@ -177,6 +213,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--until", metavar="YYYY-MM-DD", help="only articles dated on or before this day")
     p.add_argument("--article", action="append", metavar="ID", help="only this article (repeatable)")
     p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("chat", help="interactive chat in the terminal; follow-up questions use earlier turns")
+    p.add_argument("-k", type=int, default=5, help="number of citations (default 5)")
+    p.add_argument("--mode", choices=MODES, default="hybrid", help="retrieval mode (default hybrid)")
+    p.add_argument("--json", action="store_true", help="one JSON answer per line")
+    p.set_defaults(func=cmd_chat)
 
     p = sub.add_parser("show", help="print one article with its text (the text citation offsets refer to)")
     p.add_argument("article_id")

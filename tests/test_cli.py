@@ -65,3 +65,18 @@ def test_errors_are_readable(lib_dir, capsys):
     assert code == 2 and "empty" in err
     code, _, err = run(capsys, "index", "/no/such/path")
     assert code == 2 and "does not exist" in err
+
+
+def test_chat_answers_follow_ups_from_stdin(lib_dir, capsys, monkeypatch):
+    import io
+
+    from qa import samples_dir
+
+    run(capsys, "index", str(samples_dir()), "-q")
+    monkeypatch.setattr("sys.stdin", io.StringIO(
+        "Who warned about a Nicaragua-style crackdown?\nWhere does she work?\n/new\nWhere does she work?\n"))
+    code, out, _ = run(capsys, "chat", "--json")
+    lines = [json.loads(x) for x in out.splitlines() if x.startswith("{")]
+    assert code == 0 and len(lines) == 3
+    assert "Marisol Quintero" in lines[1]["searched_for"]
+    assert lines[2]["searched_for"] == "Where does she work?"
