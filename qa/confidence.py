@@ -16,7 +16,7 @@ ANSWER_FEATURES = ("best_support", "top_passage_sim", "best_overlap", "coverage"
 
 # Used until a fitted file exists (hand-set, roughly calibrated on the sample articles).
 DEFAULTS = {
-    "sentence": {"weights": [8.0, 3.0, 2.0, 0.5, 1.5, 0.2], "bias": -6.0},
+    "sentence": {"weights": [8.0, 3.0, 2.0, 0.5, 1.5, 0.2, 2.0, 0.5], "bias": -7.0},
     "answer": {"weights": [3.0, 6.0, 2.0, 2.0, 4.0], "bias": -6.0},
     "threshold": 0.5,
 }
@@ -26,6 +26,11 @@ DEFAULTS = {
 def model() -> dict:
     try:
         data = json.loads(CALIBRATION_FILE.read_text("utf-8"))
+        from .evidence import SENTENCE_FEATURES
+
+        if len(data["sentence"]["weights"]) != len(SENTENCE_FEATURES) or \
+                len(data["answer"]["weights"]) != len(ANSWER_FEATURES):
+            return DEFAULTS  # fitted for another feature set: refit with bench/fit_calibration.py
         return {k: data[k] for k in ("sentence", "answer", "threshold")}
     except (OSError, ValueError, KeyError):
         return DEFAULTS

@@ -20,7 +20,41 @@ WHO_WHAT = re.compile(r"^\s*(who|what|how|which)\b", re.I)
 ATTRIBUTION = re.compile(r"\b(said|says|say|told|added|warned|wrote|argued|noted|asked|explained|according to|"
                          r"insisted|predicted|cautioned|recalled|declared|stated)\b", re.I)
 _QUOTES = re.compile(r"[\"\u201c\u201d]")
-SENTENCE_FEATURES = ("sim", "overlap", "passage_sim", "inv_rank", "quote_match", "length")
+SENTENCE_FEATURES = ("sim", "overlap", "passage_sim", "bigram_overlap", "quote_match", "length", "idf_overlap",
+                     "type_match")
+_YEAR_DATE = re.compile(r"\b(1[0-9]{3}|20[0-9]{2}|January|February|March|April|May|June|July|August|September|"
+                        r"October|November|December|Jan\.|Feb\.|Aug\.|Sept?\.|Oct\.|Nov\.|Dec\.|Monday|Tuesday|"
+                        r"Wednesday|Thursday|Friday|Saturday|Sunday|century|decade)\b")
+_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion|"
+                     r"dozen|percent)\b", re.I)
+_CAPWORD = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z\u00C0-\u024F]+")
+
+
+_TOKEN = re.compile(r"\w+")
+
+
+def bigrams(text: str) -> set:
+    words = _TOKEN.findall(text.lower())
+    return set(zip(words, words[1:]))
+
+
+def bigram_overlap(qbigrams: set, sentence: str) -> float:
+    """Share of the question's word pairs that the sentence repeats (phrases, not just words)."""
+    return len(qbigrams & bigrams(sentence)) / len(qbigrams) if qbigrams else 0.0
+
+
+def answer_type_match(question: str, sentence: str) -> float:
+    """1.0 when the sentence holds the kind of thing the question asks for (a date, a number, a name)."""
+    q = question.lower()
+    new_caps = {w for w in _CAPWORD.findall(sentence) if w.lower() not in q}
+    if re.search(r"\b(when|what year|which year|what date|what day|how long ago)\b", q):
+        return float(bool(_YEAR_DATE.search(sentence)))
+    if re.search(r"\b(how many|how much|what percentage|what percent|how long|how old|how far|how big|"
+                 r"what number|what amount)\b", q):
+        return float(bool(_NUMBER.search(sentence)))
+    if re.search(r"\b(who|whom|whose|where|which (?:company|city|country|team|group))\b", q):
+        return float(bool(new_caps))
+    return 0.5
 
 
 @dataclass
@@ -78,19 +112,28 @@ def candidates(library, question: str, qvec: np.ndarray, citations, rows) -> lis
     Encoding every sentence is the slow part of answering, so sentences are first ranked by lexical
     overlap; each citation's best two and the best overall (up to MAX_ENCODED) are encoded."""
     qstems = stems(question)
+    qterms = terms(question)
+    idf = library.idf(qterms) if hasattr(library, "idf") else {t: 1.0 for t in qterms}
+    idf_by_stem: dict[str, float] = {}
+    for t in qterms:
+        idf_by_stem[t[:5]] = max(idf_by_stem.get(t[:5], 0.0), idf.get(t, 1.0))
+    idf_total = sum(idf_by_stem.values()) or 1.0
     quote_q = is_quote_question(question)
+    qbigrams = bigrams(question)
     items = []
     for c in citations:
         p, _ = rows[c.passage_id]
         text_of = lambda a, b, p=p: p.text[a - p.start:b - p.start]  # noqa: E731
         for a, b in sentence_units(p, text_of):
             t = text_of(a, b)
-            overlap = len(qstems & stems(t)) / max(1, len(qstems))
+            st = stems(t)
+            overlap = len(qstems & st) / max(1, len(qstems))
+            idf_overlap = sum(w for s_, w in idf_by_stem.items() if s_ in st) / idf_total
             quote = 1.0 if quote_q and _QUOTES.search(t) and ATTRIBUTION.search(t) else 0.0
-            items.append((c, a, b, t, overlap, quote))
+            items.append((c, a, b, t, overlap, quote, idf_overlap))
     if not items:
         return []
-    prior = [it[4] + 0.5 * it[5] + 0.2 / it[0].n for it in items]
+    prior = [it[6] + 0.5 * it[5] + 0.2 / it[0].n for it in items]
     order = sorted(range(len(items)), key=lambda i: -prior[i])
     keep, per = [], {}
     for i in order:  # each citation's best sentences first
@@ -107,8 +150,9 @@ def candidates(library, question: str, qvec: np.ndarray, citations, rows) -> lis
     items = [items[i] for i in keep]
     sims = library.encoder.encode([it[3] for it in items], batch_size=64) @ qvec[0]
     out = []
-    for (c, a, b, t, overlap, quote), sim in zip(items, sims):
-        f = np.array([sim, overlap, c.score, 1.0 / c.n, quote, min(len(t), 400) / 400], np.float64)
+    for (c, a, b, t, overlap, quote, idf_overlap), sim in zip(items, sims):
+        f = np.array([sim, overlap, c.score, bigram_overlap(qbigrams, t), quote, min(len(t), 400) / 400,
+                      idf_overlap, answer_type_match(question, t)], np.float64)
         out.append(Candidate(c, a, b, t, f))
     return out
 

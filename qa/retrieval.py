@@ -12,7 +12,7 @@ from .fts import terms
 
 MODES = ("dense", "bm25", "hybrid")
 POOL = 100  # candidates taken from each leg before fusion
-RRF_K = 60
+DENSE_WEIGHT = 0.6  # hybrid = 0.6 dense + 0.4 BM25, each divided by its best score (tuned on SciFact train)
 TITLE_WEIGHT, BODY_WEIGHT = 0.5, 1.0  # FTS5 bm25() column weights
 
 
@@ -30,13 +30,19 @@ def bm25(library, question: str, n: int, filters: Optional[Filters]) -> list[tup
     return library.store.lexical_search(terms(question), n, filters, TITLE_WEIGHT, BODY_WEIGHT)
 
 
-def rrf(*lists: list[tuple[int, float]], weights=None) -> list[tuple[int, float]]:
-    weights = weights or [1.0] * len(lists)
-    fused: dict[int, float] = {}
-    for w, lst in zip(weights, lists):
-        for rank, (pid, _) in enumerate(lst):
-            fused[pid] = fused.get(pid, 0.0) + w / (RRF_K + rank + 1)
-    return sorted(fused.items(), key=lambda x: -x[1])
+def _scaled(lst: list[tuple[int, float]]) -> dict[int, float]:
+    top = max((s for _, s in lst), default=0.0)
+    return {pid: (s / top if top > 0 else 0.0) for pid, s in lst}
+
+
+def convex(dense_hits, bm25_hits, alpha: float = DENSE_WEIGHT) -> list[tuple[int, float]]:
+    """Weighted sum of max-scaled scores; a passage missing from one leg gets that leg's lowest score.
+
+    On SciFact train this beat reciprocal-rank fusion (nDCG@10 0.741 vs 0.734, see bench/tune_fusion.py)."""
+    d, b = _scaled(dense_hits), _scaled(bm25_hits)
+    floor_d, floor_b = min(d.values(), default=0.0), min(b.values(), default=0.0)
+    fused = {pid: alpha * d.get(pid, floor_d) + (1 - alpha) * b.get(pid, floor_b) for pid in d.keys() | b.keys()}
+    return sorted(fused.items(), key=lambda x: (-x[1], x[0]))
 
 
 def retrieve(library, question: str, qvec: Optional[np.ndarray], n: int, mode: str = "hybrid",
@@ -48,4 +54,4 @@ def retrieve(library, question: str, qvec: Optional[np.ndarray], n: int, mode: s
         return dense(library, qvec, n, filters)
     if mode == "bm25":
         return bm25(library, question, n, filters)
-    return rrf(dense(library, qvec, pool, filters), bm25(library, question, pool, filters))[:n]
+    return convex(dense(library, qvec, pool, filters), bm25(library, question, pool, filters))[:n]
