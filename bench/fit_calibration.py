@@ -119,6 +119,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--library", default="/tmp/article-qa-xquad")
     ap.add_argument("--write", action="store_true", help="write qa/calibration.json")
+    ap.add_argument("--limit", type=int, default=300, help="questions per half (fit, test); 0 = all")
     args = ap.parse_args()
     if not XQUAD.exists():
         sys.exit(f"{XQUAD} is not present")
@@ -130,6 +131,10 @@ def main():
     fit_titles = {t for t in {q["title"] for q in qs} if zlib.crc32(t.encode()) % 2 == 0}
     fit_q = [q for q in qs if q["title"] in fit_titles]
     test_q = [q for q in qs if q["title"] not in fit_titles]
+    if args.limit:
+        rng = np.random.default_rng(0)
+        fit_q = [fit_q[i] for i in sorted(rng.choice(len(fit_q), min(args.limit, len(fit_q)), replace=False))]
+        test_q = [test_q[i] for i in sorted(rng.choice(len(test_q), min(args.limit, len(test_q)), replace=False))]
     print(f"{len(arts)} paragraphs; fitting on {len(fit_q)} questions, testing on {len(test_q)}", file=sys.stderr)
     from tqdm import tqdm
 

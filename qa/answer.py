@@ -97,7 +97,11 @@ def analyze(library, query: str, k: int, mode: str, filters, focus, timings: dic
     if not citations:
         return None
     rows = library.store.passages([c.passage_id for c in citations])
-    cands = candidates(library, query, qvec, citations, rows)
+    from .followup import evidence_text
+
+    equery = evidence_text(query)
+    cands = candidates(library, equery, qvec if equery == query else library.encoder.encode([equery]),
+                       citations, rows)
     for c, s in zip(cands, sentence_support(np.stack([c.features for c in cands]))):
         c.score = float(s)
     best_of: dict = {}
@@ -105,7 +109,7 @@ def analyze(library, query: str, k: int, mode: str, filters, focus, timings: dic
         best_of[c.citation.n] = max(best_of.get(c.citation.n, 0.0), c.score)
     _, best, _ = compose(cands)
     cited_stems = set().union(*(stems(c.text) for c in citations))
-    confidence = answer_confidence(answer_features(stems(query), best, citations, cited_stems))
+    confidence = answer_confidence(answer_features(stems(equery), best, citations, cited_stems))
     timings["answer_ms"] = (time.perf_counter() - t) * 1000
     return Analysis(citations, cands, best, best_of, confidence)
 

@@ -40,6 +40,8 @@ def person_in(text: str) -> str | None:
         if not cand:
             continue
         bare = _TITLES.sub("", cand)
+        if len(bare.split()) > 2:  # "Venezuelan President Nicolás Maduro" -> "Nicolás Maduro"
+            bare = " ".join(bare.split()[-2:])
         if _ATTRIB.search(text[:m.start()]) or _TITLES.match(cand):
             if len(bare.split()) >= 1 and bare[:1].isupper():
                 return bare
@@ -66,6 +68,16 @@ def topic(previous_query: str) -> str:
     keep = [w if w.count(".") > 1 else w.strip(".") for w in ws if w.lower().strip(".") not in STOP_WORDS and w.lower() not in PERSON
             and w.lower() not in THING and w.lower() not in {"what", "who", "why", "how", "when", "where", "which"}]
     return " ".join(keep)
+
+
+FOCUS_SEP = "; "
+
+
+def evidence_text(query: str) -> str:
+    """The resolved query without the focus article's title: titles pull every answer to the lead."""
+    if query.endswith(")") and FOCUS_SEP in query:
+        return query[:query.rindex(FOCUS_SEP)] + ")"
+    return query
 
 
 def resolve(question: str, turns: list) -> str:
@@ -95,8 +107,8 @@ def resolve(question: str, turns: list) -> str:
     if rest:
         context = topic(prev_query)
         focus = prev.citations[0].title if prev.citations else (prev.closest[0].title if prev.closest else "")
-        if len(context.split()) < 3 and focus:
-            context = f"{context} {focus}".strip()
+        if focus and focus.lower() not in context.lower():
+            context = f"{context}{FOCUS_SEP}{focus}" if context else focus  # the article in focus names the topic
         if context and context.lower() not in out.lower():
             out = f"{out} ({context})"
     return out

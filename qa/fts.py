@@ -22,18 +22,34 @@ tell say said says told according also did does do done one two many much new"""
 _KEEP = {"said", "says", "say", "told"}
 
 
+# News copy spells out what questions abbreviate (and the other way round).
+EXPANSIONS = {
+    "ceo": ("chief", "executive"), "cfo": ("chief", "financial", "officer"), "coo": ("chief", "operating"),
+    "cto": ("chief", "technology"), "gop": ("republican",), "ev": ("electric", "vehicle"),
+    "evs": ("electric", "vehicles"), "ai": ("artificial", "intelligence"), "un": ("united", "nations"),
+    "eu": ("european", "union"), "uk": ("britain", "british"), "us": ("united", "states"),
+    "u.s": ("united", "states"), "fbi": ("bureau",), "pm": ("prime", "minister"),
+}
+
+
 def terms(text: str, keep_quote_verbs: bool = False) -> list[str]:
-    """Lower-cased content terms in order, de-duplicated."""
+    """Lower-cased content terms in order, de-duplicated, common news abbreviations expanded."""
     out, seen = [], set()
-    for m in _WORD.finditer(text.lower()):
-        w = m.group(0).replace("\u2019", "'")
-        if w in STOP_WORDS and not (keep_quote_verbs and w in _KEEP):
-            continue
-        if w not in seen:
+
+    def add(w):
+        if w not in seen and len(out) < MAX_TERMS:
             seen.add(w)
             out.append(w)
-        if len(out) >= MAX_TERMS:
-            break
+
+    for m in _WORD.finditer(text):
+        w = m.group(0).lower().replace("\u2019", "'")
+        if w == "us" and m.group(0) != "US":
+            continue  # the pronoun "us", not the country
+        if w in STOP_WORDS and w != "us" and not (keep_quote_verbs and w in _KEEP):
+            continue
+        add(w)
+        for x in EXPANSIONS.get(w, ()):
+            add(x)
     return out
 
 
