@@ -52,6 +52,10 @@ def cmd_index(args) -> int:
         os.environ["ARTICLE_QA_DEVICES"] = args.devices
     lib = _open(args, seed_samples=False)
     for p in args.paths:
+        if is_url(p) and not str(p).lower().startswith(("http://", "https://")):
+            print(f"error: {p}: only http:// and https:// addresses can be indexed; download other files "
+                  "and index them from disk", file=sys.stderr)
+            return 2
         if not is_url(p) and not Path(p).exists():
             print(f"error: {p} does not exist; give a file or folder of articles", file=sys.stderr)
             return 2
