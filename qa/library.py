@@ -138,6 +138,10 @@ class Library:
         """Persist the FAISS cache if it changed; switch flat <-> IVF when the size crossed the threshold."""
         from .vectors import kind_for
 
+        if self._dirty and hasattr(self.store, "flush"):
+            self.store.flush()
+            self._dirty = False
+            return
         if self._dirty:
             if self._index is not None and self._index.kind != kind_for(self._index.ntotal):
                 self.rebuild_index(save=True)

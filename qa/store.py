@@ -262,6 +262,22 @@ class Store:
         return a, p
 
 
+class FtsTokenizer:
+    """Text -> the space-joined terms FTS5 indexes for it (porter stems), for engines without a stemmer."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.db = sqlite3.connect(":memory:", check_same_thread=False)
+        self.db.execute(f"CREATE VIRTUAL TABLE t USING fts5(x, tokenize='{FTS_TOKENIZER}')")
+        self.db.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, 'instance')")
+
+    def __call__(self, text: str) -> str:
+        with self.lock:
+            self.db.execute("DELETE FROM t")
+            self.db.execute("INSERT INTO t(rowid, x) VALUES (1, ?)", (text,))
+            return " ".join(r[0] for r in self.db.execute("SELECT term FROM v ORDER BY offset"))
+
+
 def _translate(e: sqlite3.OperationalError, path) -> Exception:
     msg = str(e).lower()
     if "full" in msg:
