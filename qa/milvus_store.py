@@ -61,7 +61,11 @@ class MilvusStore:
 
     def __init__(self, uri: str):
         try:
+            import logging
+
             from pymilvus import MilvusClient
+
+            logging.getLogger("pymilvus").setLevel(logging.ERROR)  # it warns on every iterator query
         except ImportError:
             raise MissingExtraError("The Milvus backend", "milvus") from None
         self.uri = uri
