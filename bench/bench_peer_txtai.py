@@ -22,7 +22,7 @@ from common import SCIFACT, pct, save, table
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--queries", type=int, default=100)
-    ap.add_argument("--max-docs", type=int, default=500)
+    ap.add_argument("--max-docs", type=int, default=300)
     ap.add_argument("--full", action="store_true", help="all 300 test queries over all 5,183 abstracts (slow)")
     ap.add_argument("--precision", default="float32", help="our precision (txtai loads float32)")
     args = ap.parse_args(argv)

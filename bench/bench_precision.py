@@ -27,7 +27,7 @@ def main(argv=None):
     ap.add_argument("--passages-from", type=int, default=60, help="articles whose passages are timed (default 60)")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--queries", type=int, default=100)
-    ap.add_argument("--max-docs", type=int, default=500)
+    ap.add_argument("--max-docs", type=int, default=300)
     ap.add_argument("--full", action="store_true", help="all SciFact test queries over the whole corpus")
     ap.add_argument("--no-quality", action="store_true", help="speed only")
     ap.add_argument("--cache", default=None, help="eval library cache (default: the article-qa eval cache)")

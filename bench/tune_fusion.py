@@ -2,7 +2,7 @@
 
 Both legs are computed once per query (dense: FAISS; lexical: SQLite FTS5 BM25 with the given column
 weights), then fusion variants are scored from those lists. Needs a SciFact library built by
-bench/scifact_library.py.   Usage: python bench/tune_fusion.py [LIBRARY_DIR]
+bench/beir_library.py.   Usage: python bench/tune_fusion.py [LIBRARY_DIR]
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.scifact_library import queries  # noqa: E402
+from bench.beir_library import queries  # noqa: E402
 
 POOL = 200
 

@@ -1,6 +1,6 @@
 """Build (once) a library of the BEIR SciFact corpus from ../shared/data, for tuning and evaluation.
 
-Usage: python bench/scifact_library.py [LIBRARY_DIR]   (default /tmp/article-qa-scifact)
+Usage: python bench/beir_library.py [LIBRARY_DIR]   (default /tmp/article-qa-scifact)
 Reads ../shared/data in place; nothing from it is written into the repository.
 """
 from __future__ import annotations
