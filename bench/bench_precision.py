@@ -77,7 +77,7 @@ def main(argv=None):
     print(f"bfloat16 / float32 speed = {ratio:.2f}x; CPU has native bf16: {cpu_has_bf16()}"
           + (f"; nDCG@10 difference (bf16 - fp32) = {diff:+.4f} on {quality['float32']['questions']} queries, "
              f"{quality['float32']['documents']} documents" if quality else ""))
-    save("bench_precision", {"data": source, "rows": rows, "speed_ratio_bf16_over_fp32": ratio,
+    save("bench_precision_full" if args.full else "bench_precision", {"data": source, "rows": rows, "speed_ratio_bf16_over_fp32": ratio,
                              "cpu_native_bf16": cpu_has_bf16(), "quality": quality, "ndcg10_diff_bf16_minus_fp32": diff,
                              "subset": None if args.full else {"queries": args.queries, "max_docs": args.max_docs}})
 
