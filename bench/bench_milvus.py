@@ -53,24 +53,6 @@ VARIANTS = {
 }
 
 
-class Fts5Tokens:
-    """Text -> the space-joined terms SQLite FTS5 indexes for it (qa.store.FTS_TOKENIZER: porter unicode61)."""
-
-    def __init__(self):
-        import sqlite3
-
-        from qa.store import FTS_TOKENIZER
-
-        self.db = sqlite3.connect(":memory:", check_same_thread=False)
-        self.db.execute(f"CREATE VIRTUAL TABLE t USING fts5(x, tokenize='{FTS_TOKENIZER}')")
-        self.db.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, 'instance')")
-
-    def __call__(self, text: str) -> str:
-        self.db.execute("DELETE FROM t")
-        self.db.execute("INSERT INTO t(rowid, x) VALUES (1, ?)", (text,))
-        return " ".join(r[0] for r in self.db.execute("SELECT term FROM v ORDER BY offset"))
-
-
 def needs_collection(spec: dict) -> bool:
     return bool(spec.get("analyzer") or spec.get("title") or spec.get("fts5_tokens") or spec.get("bm25"))
 
@@ -85,7 +67,9 @@ def variant_store(spec: dict):
     from pymilvus import Function, FunctionType
 
     analyzer = spec.get("analyzer", ms.ANALYZER)
-    tok = Fts5Tokens() if spec.get("fts5_tokens") else None
+    from qa.store import FtsTokenizer  # the tokenizer the Milvus backend itself uses
+
+    tok = FtsTokenizer() if spec.get("fts5_tokens") else None
 
     class VariantStore(ms.MilvusStore):
         def _create(self, name, fields, index, functions=()):
