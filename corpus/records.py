@@ -88,6 +88,7 @@ class Citation:
     support: Optional[float] = None
     passage_id: Optional[int] = None
     also_in: tuple[AlsoIn, ...] = ()
+    retrieval: float = 0.0  # fused retrieval score (hybrid/dense/bm25), before sentence support
 
     def to_json(self) -> dict:
         out = {
@@ -104,6 +105,7 @@ class Citation:
             "text": self.text,
             "score": round(float(self.score), 6),
             "support": None if self.support is None else round(float(self.support), 6),
+            "retrieval": round(float(self.retrieval), 6),
             "also_in": [
                 {"article_id": a.article_id, "outlet": a.outlet, "title": a.title} for a in self.also_in
             ],

@@ -33,6 +33,8 @@ def check_k(k) -> int:
 
 
 def make_citations(library, ranked: list[tuple[int, float]], qvec: np.ndarray, k: int) -> list[Citation]:
+    """Numbered citations for the selected passages; `score` is the passage's similarity to the question,
+    `retrieval` its fused retrieval score (used to order citations once the sentences are scored)."""
     from corpus.records import AlsoIn
 
     from .select import select
@@ -40,18 +42,29 @@ def make_citations(library, ranked: list[tuple[int, float]], qvec: np.ndarray, k
     chosen = select(library, ranked, k)
     arts = library.store.article_rows({p.article_id for _, _, p, _, _ in chosen})
     cites = []
-    for pid, _, p, r, also in chosen:
+    for pid, fused, p, r, also in chosen:
         a = arts[p.article_id]
         sim = float(np.frombuffer(r["vector"], np.float32) @ qvec[0])
         cites.append(Citation(
             n=len(cites) + 1, article_id=p.article_id, title=a["title"], authors=tuple(json.loads(a["authors"])),
             outlet=a["outlet"], date=a["date"], source=a["source"], paragraph=p.paragraphs[0] + 1,
-            start=p.start, end=p.end, text=p.text, score=sim, passage_id=pid,
+            start=p.start, end=p.end, text=p.text, score=sim, passage_id=pid, retrieval=float(fused),
             also_in=tuple(AlsoIn(m["article_id"], m["outlet"], m["title"]) for m in also)))
     return cites
 
 
 FOCUS_BOOST = 1.25
+SUPPORT_WEIGHT = 1.0  # citation order = retrieval score + this * the support of the passage's best sentence
+
+
+def reorder(citations: list, best_of: dict) -> tuple[list, dict]:
+    """Citations ordered by retrieval score plus the support of their best sentence, renumbered 1..n.
+
+    The sentences of the cited passages are scored anyway; using them to order the passages puts the one
+    that holds the answer first (xquad-en passage R@1 0.952 -> 0.968, see bench/README.md)."""
+    order = sorted(citations, key=lambda c: -(c.retrieval + SUPPORT_WEIGHT * best_of.get(c.n, 0.0)))
+    mapping = {c.n: replace(c, n=i + 1) for i, c in enumerate(order)}
+    return [mapping[c.n] for c in order], mapping
 
 
 def boost(library, ranked, focus):
@@ -107,6 +120,10 @@ def analyze(library, query: str, k: int, mode: str, filters, focus, timings: dic
     best_of: dict = {}
     for c in cands:
         best_of[c.citation.n] = max(best_of.get(c.citation.n, 0.0), c.score)
+    citations, mapping = reorder(citations, best_of)
+    best_of = {mapping[n].n: s for n, s in best_of.items()}
+    for c in cands:
+        c.citation = mapping[c.citation.n]
     _, best, _ = compose(cands)
     cited_stems = set().union(*(stems(c.text) for c in citations))
     confidence = answer_confidence(answer_features(stems(equery), best, citations, cited_stems))

@@ -103,3 +103,22 @@ def test_compose_keeps_article_order_for_one_article():
     cands = [Candidate(c1, 50, 60, "second", np.zeros(6), 0.9), Candidate(c1, 0, 10, "first", np.zeros(6), 0.95)]
     text, best, chosen = compose(cands)
     assert best.text == "first" and text == "first [1] second [1]"
+
+
+def test_citations_are_ordered_by_retrieval_plus_sentence_support():
+    from corpus.records import Citation
+    from qa.answer import SUPPORT_WEIGHT, reorder
+
+    def cite(n, retrieval):
+        return Citation(n=n, article_id=f"a{n}", title="t", authors=(), outlet=None, date=None, source=None,
+                        paragraph=1, start=0, end=1, text="x", score=0.5, retrieval=retrieval)
+
+    # citation 2 retrieves a bit worse but holds a much better-supported sentence: it moves first
+    cites = [cite(1, 1.0), cite(2, 0.9), cite(3, 0.8)]
+    best_of = {1: 0.1, 2: 0.1 + 0.2 / SUPPORT_WEIGHT, 3: 0.0}
+    ordered, mapping = reorder(cites, best_of)
+    assert [c.article_id for c in ordered] == ["a2", "a1", "a3"]
+    assert [c.n for c in ordered] == [1, 2, 3]
+    assert mapping[2].n == 1 and mapping[1].n == 2
+    # without a support difference, the retrieval order stands
+    assert [c.article_id for c in reorder(cites, {})[0]] == ["a1", "a2", "a3"]

@@ -2,8 +2,9 @@
 
 The library is cached under <cache>/<data set checksum>-<model slug>-<precision> and reused across
 modes and runs; adding is idempotent (known articles are skipped), so an interrupted build resumes.
-Document rankings come from `retrieve` (`depth_passages` passages, deduplicated by article, best
-passage first); the span metrics and latencies come from `Library.ask` with k citations.
+Document rankings start with the articles of the answer's citations, in the order `Library.ask` shows
+them, then continue with `retrieve` (`depth_passages` passages, deduplicated by article, best passage
+first); the span metrics and latencies come from the same `Library.ask` call with k citations.
 """
 from __future__ import annotations
 
@@ -57,14 +58,14 @@ def build_library(dataset: Dataset, encoder, folder, progress: bool = True) -> t
 
 
 def rank_documents(lib: Library, ranked: list[tuple[int, float]], doc_ids: dict[str, list[str]],
-                   depth: int) -> list[str]:
-    """Data set document ids, ordered by each article's best-ranked passage."""
+                   depth: int, head: Sequence[str] = ()) -> list[str]:
+    """Data set document ids, ordered by each article's best-ranked passage.
+
+    `head` (article ids) comes first: the articles of an answer's citations, in the order the user sees."""
     rows = lib.store.passages([pid for pid, _ in ranked])
+    order = [aid for aid in head] + [rows[pid][0].article_id for pid, _ in ranked if pid in rows]
     docs, seen = [], set()
-    for pid, _ in ranked:
-        if pid not in rows:
-            continue
-        aid = rows[pid][0].article_id
+    for aid in order:
         if aid in seen:
             continue
         seen.add(aid)
@@ -109,7 +110,8 @@ def evaluate_mode(lib, dataset: Dataset, mode: str, k: int = 10, depth: int = 10
         encode_ms = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
         ranked = retrieve(lib, query, qvecs[query], depth_passages, mode)
-        runs[item.qid] = rank_documents(lib, ranked, doc_ids, depth)
+        head = [c.article_id for c in (answer.citations or answer.closest)] if answer else []
+        runs[item.qid] = rank_documents(lib, ranked, doc_ids, depth, head)
         if not answers:
             timing = {"encode_ms": encode_ms, "search_ms": (time.perf_counter() - t) * 1000}
         if timing:
