@@ -1,10 +1,16 @@
 """Fit the sentence-support and answer-confidence models (qa/calibration.json) and report calibration.
 
-Data: xquad-en from ../shared/data (read in place). Its 48 articles are split by title: the models are
-fitted on half the titles and every number printed is measured on the other half. Unanswerable
-questions are made by searching with the question's own paragraph filtered out (as if removed).
+Data, read in place from ../shared/data:
+- xquad-en: its 48 articles are split by title; the models are fitted on half the titles and every number
+  printed is measured on the other half. Unanswerable questions are made by searching with the question's
+  own paragraph filtered out (as if removed).
+- mtrag-un (when present): conversations split by id, half fitted, half reported; each task's earlier
+  user turns are asked first in one Conversation, as `article-qa eval --turns all` does; ANSWERABLE and
+  PARTIAL turns are answerable, UNANSWERABLE ones are not (UNDERSPECIFIED are left out).
+The answer-confidence model is fitted on both fitted halves; the threshold is the largest that keeps false
+abstention <= 5% on each fitted half.
 
-Usage: python bench/fit_calibration.py [--library DIR] [--write]
+Usage: python bench/fit_calibration.py [--library DIR] [--mtrag-library DIR] [--write]
 """
 from __future__ import annotations
 
@@ -18,6 +24,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 XQUAD = ROOT.parent / "shared" / "data" / "xquad-en" / "xquad.en.json"
+MTRAG = ROOT.parent / "shared" / "data" / "mtrag-un" / "reference.jsonl"
 sys.path.insert(0, str(ROOT))
 
 
@@ -99,6 +106,66 @@ def collect(lib, qs, arts, k=5):
     return np.array(sent_X), np.array(sent_y), np.array(sent_q), ans
 
 
+def conversation_of(qid: str) -> str:
+    return qid.split("::")[0]
+
+
+def collect_mtrag(lib, items, k=5):
+    """Answer rows for mtrag-un tasks, each asked after its conversation's earlier user turns."""
+    from qa.answer import analyze
+    from qa.conversation import Conversation
+    from qa.evidence import stems
+    from qa.followup import evidence_text
+
+    ans = []
+    for item in items:
+        conv = Conversation(lib)
+        for q in item.history:
+            conv.ask(q, k=k)
+        query = conv.resolve(item.question)
+        focus = conv.focus() if query != item.question else ()
+        an = analyze(lib, query, k, "hybrid", None, focus, {})
+        if an is None:
+            continue
+        ans.append({"qi": item.qid, "answerable": item.answerable, "cands": an.candidates, "citations": an.citations,
+                    "cited": set().union(*(stems(c.text) for c in an.citations)), "query": query,
+                    "labels": None, "stems": stems(evidence_text(query))})
+    return ans
+
+
+def mtrag_halves(limit):
+    """(library, fit items, test items) for mtrag-un, or None when the data is absent."""
+    if not MTRAG.exists():
+        return None
+    from qa.config import make_encoder
+    from qa.evaluation.datasets import load_mtrag
+    from qa.evaluation.runner import build_library, library_dir
+
+    ds = load_mtrag(MTRAG)
+    enc = make_encoder()
+    lib, _ = build_library(ds, enc, library_dir(ds, enc))
+    items = [it for it in ds.items if it.answerable is not None]
+    fit = [it for it in items if zlib.crc32(conversation_of(it.qid).encode()) % 2 == 0]
+    test = [it for it in items if zlib.crc32(conversation_of(it.qid).encode()) % 2 == 1]
+    if limit:
+        fit, test = fit[:limit], test[:limit]
+    return lib, fit, test
+
+
+def threshold_for(p, y, max_false=0.05):
+    """The largest threshold whose false-abstention share on answerable rows stays <= max_false."""
+    pa = np.sort(p[y == 1])
+    if not len(pa):
+        return 0.5
+    return float(pa[int(np.floor(max_false * len(pa)))]) - 1e-9
+
+
+def abstention(p, y, thr):
+    ans = y == 1
+    return {"false_abstention": float((p[ans] < thr).mean()), "abstention_accuracy": float((p[~ans] < thr).mean()),
+            "answerable": int(ans.sum()), "unanswerable": int((~ans).sum())}
+
+
 def answer_rows(ans, sentence_model):
     from qa.confidence import answer_features, sigmoid
 
@@ -111,7 +178,7 @@ def answer_rows(ans, sentence_model):
         best = int(np.argmax(scores))
         X.append(answer_features(a["stems"], a["cands"][best], a["citations"], a["cited"]))
         y.append(float(a["answerable"]))
-        hit.append(bool(a["labels"][best]) if a["answerable"] else None)
+        hit.append(bool(a["labels"][best]) if a["answerable"] and a["labels"] is not None else None)
     return np.array(X), np.array(y), hit
 
 
@@ -120,6 +187,7 @@ def main():
     ap.add_argument("--library", default="/tmp/article-qa-xquad")
     ap.add_argument("--write", action="store_true", help="write qa/calibration.json")
     ap.add_argument("--limit", type=int, default=300, help="questions per half (fit, test); 0 = all")
+    ap.add_argument("--mtrag-limit", type=int, default=0, help="mtrag-un tasks per half; 0 = all")
     args = ap.parse_args()
     if not XQUAD.exists():
         sys.exit(f"{XQUAD} is not present")
@@ -138,38 +206,51 @@ def main():
     print(f"{len(arts)} paragraphs; fitting on {len(fit_q)} questions, testing on {len(test_q)}", file=sys.stderr)
     from tqdm import tqdm
 
-    sX, sy, _, fit_ans = collect(lib, tqdm(fit_q, desc="fit"), arts)
+    sX, sy, _, fit_ans = collect(lib, tqdm(fit_q, desc="xquad fit"), arts)
     sw, sb = logistic(sX, sy)
     sentence = {"weights": sw, "bias": sb}
+    _, _, _, test_ans = collect(lib, tqdm(test_q, desc="xquad test"), arts)
+    mt = mtrag_halves(args.mtrag_limit)
+    mt_fit, mt_test = [], []
+    if mt is not None:
+        mlib, mfit, mtest = mt
+        mt_fit = collect_mtrag(mlib, tqdm(mfit, desc="mtrag fit"))
+        mt_test = collect_mtrag(mlib, tqdm(mtest, desc="mtrag test"))
     aX, ay, _ = answer_rows(fit_ans, sentence)
-    aw, ab = logistic(aX, ay)
+    mX, my, _ = answer_rows(mt_fit, sentence) if mt_fit else (np.zeros((0, aX.shape[1])), np.zeros(0), [])
+    aw, ab = logistic(np.vstack([aX, mX]), np.concatenate([ay, my]))
     answer = {"weights": aw, "bias": ab}
-    _, _, _, test_ans = collect(lib, tqdm(test_q, desc="test"), arts)
-    tX, ty, hits = answer_rows(test_ans, sentence)
     from qa.confidence import sigmoid
 
-    p = sigmoid(tX @ np.asarray(aw) + ab)
+    def conf(X):
+        return sigmoid(X @ np.asarray(aw) + ab) if len(X) else np.zeros(0)
+
+    thr = min(threshold_for(conf(aX), ay), threshold_for(conf(mX), my) if len(my) else 1.0, 0.5)
+    tX, ty, hits = answer_rows(test_ans, sentence)
+    p = conf(tX)
     err, table = ece(p, ty)
-    answerable = ty == 1
-    # threshold: the largest that keeps false abstention on the fitted half <= 5%
-    pf = sigmoid(aX @ np.asarray(aw) + ab)
-    cands = sorted(set(np.round(pf[ay == 1], 3)))
-    thr = max([t for t in cands if (pf[ay == 1] < t).mean() <= 0.05] or [0.5])
-    thr = min(thr, 0.5)
     result = {
-        "held_out_questions": int(answerable.sum()),
+        "held_out_questions": int((ty == 1).sum()),
         "evidence_hit": float(np.mean([h for h in hits if h is not None])),
-        "ece": float(err), "threshold": float(thr),
-        "false_abstention": float((p[answerable] < thr).mean()),
-        "abstention_accuracy": float((p[~answerable] < thr).mean()),
+        "ece": float(err), "threshold": float(thr), **abstention(p, ty, thr),
         "reliability": [{"bin": f"{lo:.1f}-{hi:.1f}", "n": n, "mean_confidence": round(mp, 3),
-                         "answerable_share": round(my, 3)} for lo, hi, n, mp, my in table],
+                         "answerable_share": round(my_, 3)} for lo, hi, n, mp, my_ in table],
     }
+    if mt_test:
+        mtX, mty, _ = answer_rows(mt_test, sentence)
+        mp_ = conf(mtX)
+        merr, mtable = ece(mp_, mty)
+        result["mtrag_held_out"] = {
+            "tasks": len(mty), "ece": float(merr), **abstention(mp_, mty, thr),
+            "reliability": [{"bin": f"{lo:.1f}-{hi:.1f}", "n": n, "mean_confidence": round(mp2, 3),
+                             "answerable_share": round(my2, 3)} for lo, hi, n, mp2, my2 in mtable]}
     print(json.dumps(result, indent=2))
     if args.write:
         out = {"sentence": sentence, "answer": answer, "threshold": thr,
-               "fitted_on": "xquad-en, titles with crc32 % 2 == 0 (answerable + paragraph-removed)",
-               "held_out": {k: v for k, v in result.items() if k != "reliability"}}
+               "fitted_on": "xquad-en, titles with crc32 % 2 == 0 (answerable + paragraph-removed); "
+                            "mtrag-un, conversations with crc32 % 2 == 0 (answerable, partial, unanswerable)",
+               "held_out": {k: ({kk: vv for kk, vv in v.items() if kk != "reliability"} if isinstance(v, dict) else v)
+                            for k, v in result.items() if k != "reliability"}}
         (ROOT / "qa" / "calibration.json").write_text(json.dumps(out, indent=2) + "\n")
         print("wrote qa/calibration.json", file=sys.stderr)
 

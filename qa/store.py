@@ -240,7 +240,7 @@ class Store:
             sql += (" AND rowid IN (SELECT p.id FROM passages p JOIN articles a ON a.id = p.article_id "
                     f"WHERE {cond})")
             args += fargs
-        sql += " ORDER BY rank LIMIT ?"
+        sql += " ORDER BY s DESC LIMIT ?"  # not `rank`: that orders by unweighted bm25()
         args.append(n)
         with self.lock:
             return [(int(r[0]), float(r[1])) for r in self.db.execute(sql, args)]

@@ -113,3 +113,15 @@ def test_retrieve_returns_ranked_pairs(news):
     q = news.encoder.encode(["storm"])
     hits = retrieve(news, "storm", q, 10, "hybrid")
     assert len(hits) == 10 and all(a[1] >= b[1] for a, b in zip(hits, hits[1:]))
+
+
+def test_bm25_keeps_the_best_weighted_scores(news):
+    """The lexical leg's top n are the n best by the title/body-weighted score it returns, in order."""
+    from qa.fts import terms
+    from qa.retrieval import BODY_WEIGHT, TITLE_WEIGHT
+
+    q = terms("storm council budget flood school river")
+    everything = news.store.lexical_search(q, 10_000, None, TITLE_WEIGHT, BODY_WEIGHT)
+    top = news.store.lexical_search(q, 5, None, TITLE_WEIGHT, BODY_WEIGHT)
+    assert len(everything) > 5
+    assert [s for _, s in top] == sorted((s for _, s in everything), reverse=True)[:5]
