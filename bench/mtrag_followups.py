@@ -6,7 +6,9 @@ last user turn, once asking every earlier user turn first in one Conversation (f
 product does). hit@5 = at least one gold passage's document among the first 5 ranked documents (the
 answer's citations first). Follow-up turns are the tasks with earlier user turns.
 The corpus is the pooled gold passages (the full corpora are not in ../shared/data), so the numbers are
-not comparable with the published full-corpus ones.
+not comparable with the published full-corpus ones. The answer-confidence model was fitted on the
+conversations with crc32(id) % 2 == 0 (bench/fit_calibration.py), so abstention is also reported on the
+other half alone ("held-out").
 
 Usage: python bench/mtrag_followups.py [--limit N]   (writes bench/out/mtrag_followups.json)
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import zlib
 
 import numpy as np
 
@@ -27,14 +30,22 @@ def hit_at(rows: list[dict], n: int = 5) -> float:
     return float(np.mean([bool(set(r["ranked"][:n]) & set(r["gold"])) for r in scored])) if scored else float("nan")
 
 
+def held_out(qid: str) -> bool:
+    return zlib.crc32(qid.split("::")[0].encode()) % 2 == 1
+
+
+def abstention(rows: list[dict], answerable: dict, prefix: str = "") -> dict:
+    ans = [r["abstained"] for r in rows if answerable.get(r["qid"]) is True]
+    una = [r["abstained"] for r in rows if answerable.get(r["qid"]) is False]
+    return {f"{prefix}false abstention": float(np.mean(ans)) if ans else float("nan"),
+            f"{prefix}abstention accuracy": float(np.mean(una)) if una else float("nan"),
+            f"{prefix}answerable": len(ans), f"{prefix}unanswerable": len(una)}
+
+
 def summarize(rows: list[dict], followup: set, answerable: dict) -> dict:
     fu = [r for r in rows if r["qid"] in followup]
-    ans = [r for r in rows if answerable.get(r["qid"]) is True]
-    una = [r for r in rows if answerable.get(r["qid"]) is False]
     return {"hit@5 follow-ups": hit_at(fu), "hit@5 all": hit_at(rows), "follow-ups scored": sum(1 for r in fu if r["gold"]),
-            "false abstention": float(np.mean([r["abstained"] for r in ans])) if ans else float("nan"),
-            "abstention accuracy (unanswerable)": float(np.mean([r["abstained"] for r in una])) if una else float("nan"),
-            "answerable": len(ans), "unanswerable": len(una)}
+            **abstention(rows, answerable), **abstention([r for r in rows if held_out(r["qid"])], answerable, "held-out ")}
 
 
 def main():
@@ -64,8 +75,8 @@ def main():
     finally:
         lib.close()
     table([{"query": k, **v} for k, v in results.items()],
-          ["query", "hit@5 follow-ups", "hit@5 all", "ndcg@10", "false abstention",
-           "abstention accuracy (unanswerable)", "answer p50 ms"])
+          ["query", "hit@5 follow-ups", "hit@5 all", "ndcg@10", "false abstention", "abstention accuracy",
+           "held-out false abstention", "held-out abstention accuracy", "answer p50 ms"])
     save("mtrag_followups", {"tasks": len(ds.items), "follow_ups": len(followup), "results": results})
     return 0
 

@@ -71,6 +71,15 @@ def stems(text: str) -> set:
     return {t[:5] for t in terms(text)}
 
 
+_QUESTION_START = re.compile(r"^\W*(who|whom|whose|what|when|where|why|how|which|is|are|was|were|do|does|did|"
+                             r"has|have|had|can|could|will|would|should|may|might|must|shall)\b", re.I)
+
+
+def is_question(text: str) -> bool:
+    """A question (ends with '?' or opens with a question word), not a statement or a keyword search."""
+    return text.rstrip().endswith("?") or bool(_QUESTION_START.match(text))
+
+
 def is_quote_question(q: str) -> bool:
     return bool(QUOTE_QUESTION.search(q) and WHO_WHAT.search(q))
 

@@ -1,14 +1,19 @@
 """Choosing the k passages to cite from a ranked pool: one passage set per duplicate group, then MMR."""
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
 
 MMR_LAMBDA = 0.85  # relevance vs. novelty; 1.0 turns diversity off
 REDUNDANT = 0.95  # passages this similar to one already chosen are never cited twice
 
 
-def select(library, ranked: list[tuple[int, float]], k: int, mmr_lambda: float = MMR_LAMBDA):
-    """[(passage id, fused score, Passage, row, also_in list)] for at most k citations, best first."""
+def select(library, ranked: list[tuple[int, float]], k: int, mmr_lambda: Optional[float] = None):
+    """[(passage id, fused score, Passage, row, also_in list)] for at most k citations, best first.
+
+    `mmr_lambda` defaults to MMR_LAMBDA (read at call time, so bench/bench_diversity.py can turn it off)."""
+    mmr_lambda = MMR_LAMBDA if mmr_lambda is None else mmr_lambda
     if not ranked:
         return []
     rows = library.store.passages([pid for pid, _ in ranked])

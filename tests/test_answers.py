@@ -122,3 +122,11 @@ def test_citations_are_ordered_by_retrieval_plus_sentence_support():
     assert mapping[2].n == 1 and mapping[1].n == 2
     # without a support difference, the retrieval order stands
     assert [c.article_id for c in reorder(cites, {})[0]] == ["a1", "a2", "a3"]
+
+
+def test_questions_are_told_from_statements_and_keywords():
+    from qa.evidence import is_question
+
+    assert is_question("Who warned about a crackdown?") and is_question("when did the ferry open")
+    assert is_question("Did the council approve the budget")
+    assert not is_question("Vitamin D lowers the risk of fractures.") and not is_question("Maduro amnesty")
