@@ -99,6 +99,7 @@ class Analysis:
     best: object
     best_of: dict
     confidence: float
+    question: bool = True  # False for a statement or keyword search: support does not order or hide citations
 
 
 def analyze(library, query: str, k: int, mode: str, filters, focus, timings: dict) -> Optional[Analysis]:
@@ -125,7 +126,8 @@ def analyze(library, query: str, k: int, mode: str, filters, focus, timings: dic
     best_of: dict = {}
     for c in cands:
         best_of[c.citation.n] = max(best_of.get(c.citation.n, 0.0), c.score)
-    citations, mapping = reorder(citations, best_of, SUPPORT_WEIGHT if is_question(equery) else 0.0)
+    question = is_question(equery)
+    citations, mapping = reorder(citations, best_of, SUPPORT_WEIGHT if question else 0.0)
     best_of = {mapping[n].n: s for n, s in best_of.items()}
     for c in cands:
         c.citation = mapping[c.citation.n]
@@ -133,7 +135,7 @@ def analyze(library, query: str, k: int, mode: str, filters, focus, timings: dic
     cited_stems = set().union(*(stems(c.text) for c in citations))
     confidence = answer_confidence(answer_features(stems(equery), best, citations, cited_stems))
     timings["answer_ms"] = (time.perf_counter() - t) * 1000
-    return Analysis(citations, cands, best, best_of, confidence)
+    return Analysis(citations, cands, best, best_of, confidence, question)
 
 
 def ask(library, question: str, k: int = 5, mode: str = "hybrid", filters: Optional[Filters] = None,
@@ -156,8 +158,10 @@ def ask(library, question: str, k: int = 5, mode: str = "hybrid", filters: Optio
     if an.confidence < threshold():
         return _abstain(question, query, [replace(c, support=best_of.get(c.n, 0.0)) for c in citations],
                         an.confidence, timings)
-    # Only citations whose sentences support the answer are shown; renumber them 1..n.
-    keep = [c for c in citations if best_of.get(c.n, 0.0) >= SUPPORT_MIN or c.n == best.citation.n]
+    # For a question, only citations whose sentences support the answer are shown (renumbered 1..n); a
+    # statement or keyword search has no answer to support, so its k passages all stay, as in a search.
+    keep = [c for c in citations
+            if not an.question or best_of.get(c.n, 0.0) >= SUPPORT_MIN or c.n == best.citation.n]
     mapping = {c.n: replace(c, n=i + 1, support=best_of.get(c.n, 0.0)) for i, c in enumerate(keep)}
     for cand in cands:
         cand.citation = mapping.get(cand.citation.n)

@@ -57,6 +57,11 @@ def answer_type_match(question: str, sentence: str) -> float:
     return 0.5
 
 
+def in_context(title, sentence: str, max_words: int = 24) -> str:
+    title = " ".join((title or "").split()[:max_words])
+    return f"{title}. {sentence}" if title else sentence
+
+
 @dataclass
 class Candidate:
     citation: object  # Citation
@@ -157,7 +162,9 @@ def candidates(library, question: str, qvec: np.ndarray, citations, rows) -> lis
             keep.append(i)
     keep.sort()
     items = [items[i] for i in keep]
-    sims = library.encoder.encode([it[3] for it in items], batch_size=64) @ qvec[0]
+    # Each sentence is embedded after its article's title, as passages are: "It won the award in 2000"
+    # then knows what "it" is (held-out xquad-en evidence hit +1 point against the bare sentence).
+    sims = library.encoder.encode([in_context(it[0].title, it[3]) for it in items], batch_size=64) @ qvec[0]
     out = []
     for (c, a, b, t, overlap, quote, idf_overlap), sim in zip(items, sims):
         f = np.array([sim, overlap, c.score, bigram_overlap(qbigrams, t), quote, min(len(t), 400) / 400,

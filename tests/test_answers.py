@@ -130,3 +130,16 @@ def test_questions_are_told_from_statements_and_keywords():
     assert is_question("Who warned about a crackdown?") and is_question("when did the ferry open")
     assert is_question("Did the council approve the budget")
     assert not is_question("Vitamin D lowers the risk of fractures.") and not is_question("Maduro amnesty")
+
+
+@pytest.mark.model
+def test_question_citations_support_the_answer_and_searches_keep_all(sample_library):
+    from qa.answer import SUPPORT_MIN
+
+    a = sample_library.ask("Who warned about a Nicaragua-style crackdown?", k=8)
+    assert not a.abstained
+    assert all(c.support >= SUPPORT_MIN for c in a.citations), [c.support for c in a.citations]
+    assert len(a.citations) < 8  # passages of unrelated stories do not support the answer: not shown
+    s = sample_library.ask("Venezuela amnesty Maduro opposition", k=8)  # a keyword search, not a question
+    shown = s.closest if s.abstained else s.citations
+    assert len(shown) == 8 and [c.n for c in shown] == list(range(1, 9))
