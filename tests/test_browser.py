@@ -121,6 +121,15 @@ def shoot(page, name: str):
     page.set_viewport_size({"width": 1280, "height": 800})
 
 
+def click_first_citation(page, answer):
+    """A real pointer click where the first citation is on screen. (Playwright's own scroll-into-view
+    fights the chatbot's auto-scroll when an answer is taller than the chat box.)"""
+    first = answer.locator("li.qa-cite").first
+    first.evaluate("el => el.scrollIntoView({block: 'center'})")
+    box = first.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+
 def test_answer_with_citations_and_highlight(page):
     ask(page, MADURO)
     answer = page.locator("#chat .qa-answer").last
@@ -133,7 +142,7 @@ def test_answer_with_citations_and_highlight(page):
     # choosing another citation shows it; clicking a citation in the chat does too
     page.locator("#cite-picker label").nth(1).click()
     page.wait_for_function("document.querySelector('#source-panel .qa-src-head').innerText.startsWith('[2]')")
-    answer.locator("li.qa-cite").first.click()
+    click_first_citation(page, answer)
     page.wait_for_function("document.querySelector('#source-panel .qa-src-head').innerText.startsWith('[1]')")
     page.wait_for_timeout(500)  # let the panel scroll to the passage
     top, height = page.evaluate("() => { const b = document.querySelector('#source-panel .qa-src-body');"
@@ -146,7 +155,7 @@ def test_answer_with_citations_and_highlight(page):
     assert "Port Halden" in panel.locator(".qa-src-title").inner_text()
     page.locator("#chat .message-row.user-row").first.click()
     page.wait_for_function("document.querySelector('#source-panel .qa-src-title').innerText.includes('Maduro')")
-    answer.locator("li.qa-cite").first.click()
+    click_first_citation(page, answer)
     page.wait_for_function("document.querySelector('#source-panel .qa-src-head').innerText.startsWith('[1]')")
     # on a phone, choosing a citation brings the source panel into view
     page.set_viewport_size({"width": 390, "height": 844})
