@@ -82,22 +82,12 @@ def variant_store(spec: dict):
                                                           "analyzer_params": analyzer}))
                     functions = [Function(name=f"{self.name}_bm25", function_type=FunctionType.BM25,
                                           input_field_names=["lexical"], output_field_names=["sparse"])]
-            if name != self.P or not spec.get("bm25"):
-                return super()._create(name, fields, index, functions)
-            from pymilvus import DataType  # as MilvusStore._create, plus BM25 build parameters (k1, b)
+            return super()._create(name, fields, index, functions)
 
-            if self.client.has_collection(name):
-                return
-            schema = self.client.create_schema(auto_id=False, enable_dynamic_field=False)
-            for fname, ftype, kw in fields:
-                schema.add_field(fname, getattr(DataType, ftype), **kw)
-            for f in functions:
-                schema.add_function(f)
-            params = self.client.prepare_index_params()
-            for field, itype, metric in index:
-                extra = {"params": dict(spec["bm25"])} if metric == "BM25" else {}
-                params.add_index(field, index_type=itype, metric_type=metric, **extra)
-            self.client.create_collection(name, schema=schema, index_params=params, consistency_level="Strong")
+        def _index_params(self, name, field, metric):
+            if name == self.P and metric == "BM25" and spec.get("bm25"):
+                return {"params": dict(spec["bm25"])}  # BM25 build parameters (k1, b)
+            return {}
 
         def lexical_search(self, terms, n, filters, title_weight, body_weight):
             if tok is not None:

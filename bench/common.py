@@ -52,20 +52,21 @@ def timed(fn, *a, **kw):
     return out, (time.perf_counter() - t) * 1000
 
 
-def rss_bytes() -> int:
-    with open("/proc/self/status") as f:
+def _proc_kb(path: str, key: str) -> int:
+    """A "Key: N kB" line of a /proc file, in bytes (0 when absent)."""
+    with open(path) as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(key + ":"):
                 return int(line.split()[1]) * 1024
     return 0
+
+
+def rss_bytes() -> int:
+    return _proc_kb("/proc/self/status", "VmRSS")
 
 
 def available_bytes() -> int:
-    with open("/proc/meminfo") as f:
-        for line in f:
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    return 0
+    return _proc_kb("/proc/meminfo", "MemAvailable")
 
 
 def articles(limit: int):

@@ -88,6 +88,10 @@ class MilvusStore:
                 self.client.load_collection(name)
 
     # -- schema
+    def _index_params(self, name: str, field: str, metric: str) -> dict:
+        """Extra build parameters for one index (none by default; benchmarks vary BM25's k1 and b)."""
+        return {}
+
     def _create(self, name, fields, index, functions=()):
         from pymilvus import DataType
 
@@ -100,7 +104,7 @@ class MilvusStore:
             schema.add_function(f)
         params = self.client.prepare_index_params()
         for field, itype, metric in index:
-            params.add_index(field, index_type=itype, metric_type=metric)
+            params.add_index(field, index_type=itype, metric_type=metric, **self._index_params(name, field, metric))
         self.client.create_collection(name, schema=schema, index_params=params, consistency_level="Strong")
 
     def _ensure_small_collections(self):

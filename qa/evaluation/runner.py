@@ -63,7 +63,7 @@ def rank_documents(lib: Library, ranked: list[tuple[int, float]], doc_ids: dict[
 
     `head` (article ids) comes first: the articles of an answer's citations, in the order the user sees."""
     rows = lib.store.passages([pid for pid, _ in ranked])
-    order = [aid for aid in head] + [rows[pid][0].article_id for pid, _ in ranked if pid in rows]
+    order = list(head) + [rows[pid][0].article_id for pid, _ in ranked if pid in rows]
     docs, seen = [], set()
     for aid in order:
         if aid in seen:
