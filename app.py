@@ -44,6 +44,8 @@ li.qa-cite-answer {box-shadow: inset 3px 0 0 #f59e0b;}
 #chat li.qa-cite span.qa-meta {display: inline;}
 mark.passage {background: #fef3c7; color: inherit; padding: 0 .1em;}
 mark.answer {background: #fbbf24; color: #111; font-weight: 600; padding: 0 .1em;}
+mark.qa-phrase, strong.qa-phrase {font-weight: 800;}
+mark.qa-phrase {text-decoration: underline; text-underline-offset: 2px;}
 @media (max-width: 700px) {
   #source-panel .qa-src-body {max-height: 70vh;}
   #chat .message-content {font-size: 15px;}

@@ -6,9 +6,9 @@ last user turn, once asking every earlier user turn first in one Conversation (f
 product does). hit@5 = at least one gold passage's document among the first 5 ranked documents (the
 answer's citations first). Follow-up turns are the tasks with earlier user turns.
 The corpus is the pooled gold passages (the full corpora are not in ../shared/data), so the numbers are
-not comparable with the published full-corpus ones. The answer-confidence model was fitted on the
-conversations with crc32(id) % 2 == 0 (bench/fit_calibration.py), so abstention is also reported on the
-other half alone ("held-out").
+not comparable with the published full-corpus ones. The confidence calibration was fitted on the
+conversations with crc32(id) % 2 == 0 (bench/reader_abstention.py --fit), so abstention is also reported
+on the other half alone ("held-out").
 
 Usage: python bench/mtrag_followups.py [--limit N]   (writes bench/out/mtrag_followups.json)
 """

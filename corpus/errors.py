@@ -47,3 +47,7 @@ class UnsafeURLError(ArticleQAError):
 class MissingExtraError(ArticleQAError, ImportError):
     def __init__(self, feature: str, extra: str):
         super().__init__(f"{feature} needs the optional extra: pip install 'article-qa[{extra}]'")
+
+
+class ReaderModelError(ArticleQAError):
+    """The reader's shipped weights are missing, damaged, or do not fit the base model."""

@@ -115,7 +115,8 @@ class Citation:
 
 @dataclass(frozen=True)
 class Highlight:
-    """The answer-bearing sentence: citation number and character span in that citation's article."""
+    """A span in a cited article: the answer-bearing sentence (`Answer.highlight`) or the answer phrase
+    inside it (`Answer.answer_span`); `citation` is the citation's number, start/end article offsets."""
 
     citation: int
     start: int
@@ -139,6 +140,7 @@ class Answer:
     searched_for: Optional[str] = None
     closest: tuple[Citation, ...] = ()
     timings: dict = field(default_factory=dict, compare=False)
+    answer_span: Optional[Highlight] = None  # the answer phrase, inside the highlight
 
     def to_json(self) -> dict:
         return {
@@ -148,6 +150,7 @@ class Answer:
             "confidence": round(float(self.confidence), 6),
             "searched_for": self.searched_for if self.searched_for is not None else self.question,
             "highlight": self.highlight.to_json() if self.highlight else None,
+            "answer_span": self.answer_span.to_json() if self.answer_span else None,
             "citations": [c.to_json() for c in self.citations],
             "closest": [c.to_json() for c in self.closest],
         }

@@ -79,3 +79,31 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[S
         if a < b:
             out.append(Span(a, b))
     return out
+
+
+def _unbalanced(s: str) -> int:
+    """+1 when a quotation opens and does not close in s, -1 when it closes one opened earlier."""
+    curly_open, curly_close = s.count("\u201c"), s.count("\u201d")
+    if curly_open or curly_close:
+        return (curly_open > curly_close) - (curly_close > curly_open)
+    n = s.count('"')
+    if n % 2 == 0:
+        return 0
+    return 1 if s.lstrip().startswith('"') or s.rfind('"') > len(s) / 2 else -1
+
+
+def sentence_units(text: str, spans) -> list[Span]:
+    """Answer units over sentence `spans` of `text`: a quotation running over up to three sentences
+    stays in one unit, so a highlighted quote is never cut in half."""
+    spans = [(s.start, s.end) for s in spans]
+    out, i = [], 0
+    while i < len(spans):
+        j = i
+        if _unbalanced(text[spans[i][0]:spans[i][1]]) == 1:
+            for nxt in range(i + 1, min(i + 3, len(spans))):
+                if _unbalanced(text[spans[nxt][0]:spans[nxt][1]]) == -1:
+                    j = nxt
+                    break
+        out.append(Span(spans[i][0], spans[j][1]))
+        i = j + 1
+    return out

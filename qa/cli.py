@@ -106,7 +106,7 @@ def cmd_ask(args) -> int:
         return 2
     answer = lib.ask(" ".join(args.question), k=args.k, mode=args.mode, filters=filters)
     print(json.dumps(answer.to_json(), ensure_ascii=False, indent=None if args.compact else 2)
-          if args.json else fmt.answer_text(answer))
+          if args.json else fmt.answer_text(answer, sys.stdout.isatty()))
     return 0
 
 
@@ -140,7 +140,7 @@ def cmd_chat(args) -> int:
         except ArticleQAError as e:
             print(f"error: {e}")
             continue
-        print(json.dumps(answer.to_json(), ensure_ascii=False) if args.json else fmt.answer_text(answer), flush=True)
+        print(json.dumps(answer.to_json(), ensure_ascii=False) if args.json else fmt.answer_text(answer, sys.stdout.isatty()), flush=True)
         if not args.json:
             print()
     return 0

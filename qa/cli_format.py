@@ -32,11 +32,27 @@ def citation_block(c: Citation, width: int = 88) -> str:
     return "\n".join(lines)
 
 
-def answer_text(a: Answer) -> str:
+def bold_phrase(a: Answer, tty: bool) -> str:
+    """The answer text with the answer phrase in bold inside the highlighted sentence: ANSI bold on a
+    terminal, **phrase** otherwise."""
+    hl, span = a.highlight, a.answer_span
+    at = a.answer.find(hl.text) if hl and span else -1
+    if at < 0:
+        return a.answer
+    i = at + span.start - hl.start
+    if a.answer[i:i + len(span.text)] != span.text:
+        return a.answer
+    on, off = ("\033[1m", "\033[0m") if tty else ("**", "**")
+    return a.answer[:i] + on + span.text + off + a.answer[i + len(span.text):]
+
+
+def answer_text(a: Answer, tty: bool = False) -> str:
     out = []
     if a.searched_for and a.searched_for != a.question:
         out.append(f"(searched for: {a.searched_for})")
-    out.append(a.answer)
+    out.append(bold_phrase(a, tty))
+    if a.answer_span:
+        out.append(f"answer: {a.answer_span.text}")
     out.append(f"confidence {a.confidence:.2f}" + (" — not found in these articles" if a.abstained and a.citations == () and a.closest else ""))
     if a.citations:
         out.append("")

@@ -173,6 +173,19 @@ def _cache_checks(folder: Path, r: Report, db_facts: dict | None):
                           f"passages without a vector in the cache); {fix}")
 
 
+def _reader_checks(r: Report):
+    """The shipped reader's weights against the sha256 in their manifest (questions need them)."""
+    from corpus.errors import ReaderModelError
+
+    from .reader.files import verify
+
+    try:
+        m = verify()
+        r.facts["reader"] = f"ok (sha256 {m['sha256'][:12]}..., {int(m.get('bytes', 0)) / 1e6:.1f} MB)"
+    except ReaderModelError as e:
+        r.problems.append(str(e))
+
+
 def check(folder) -> Report:
     """Verify a library folder; never modifies it. `report.ok` is False when something is wrong."""
     folder = Path(folder).expanduser()
@@ -191,6 +204,7 @@ def check(folder) -> Report:
     except sqlite3.Error as e:
         r.problems.append(f"{dbpath} cannot be opened ({e}); check its permissions, or restore it from a backup")
     _cache_checks(folder, r, db_facts)
+    _reader_checks(r)
     leftovers = sorted(p.name for p in folder.glob(".*.*") if p.name.startswith((f".{INDEX_FILE}.", f".{MANIFEST_FILE}.")))
     if leftovers:
         r.warnings.append(f"{len(leftovers)} temporary file(s) left by an interrupted save ({', '.join(leftovers[:3])}); "

@@ -39,10 +39,14 @@ class AddReport:
 
 
 class Library:
-    """Open with `Library(folder, encoder)`; the encoder is only loaded when text must be embedded."""
+    """Open with `Library(folder, encoder)`; the encoder is only loaded when text must be embedded, the
+    reader (default: the shipped one) only when a question is answered."""
 
-    def __init__(self, folder: Union[str, Path], encoder: Encoder, check_model: bool = True):
+    def __init__(self, folder: Union[str, Path], encoder: Encoder, check_model: bool = True, reader=None):
+        from .reader.read import default_reader
+
         self.encoder = encoder
+        self.reader = reader if reader is not None else default_reader()
         self._index_lock = threading.RLock()
         self._dirty = False
         if str(folder).startswith("milvus://"):
@@ -272,7 +276,21 @@ class Library:
         a, p = self.store.counts()
         return {"library": str(self.folder), "articles": a, "passages": p, "model_id": self.model_id,
                 "dim": self.dim, "generation": self.store.generation(),
-                "index": {"type": self.index.kind, "vectors": self.index.ntotal, "nprobe": self.index.nprobe}}
+                "index": {"type": self.index.kind, "vectors": self.index.ntotal, "nprobe": self.index.nprobe},
+                "reader": self._reader_facts()}
+
+    def _reader_facts(self) -> dict:
+        """The reader in use (without loading it): where its weights are and their held-out scores."""
+        from .reader.files import read_manifest, weights_dir
+
+        try:
+            m = read_manifest()
+        except Exception as e:  # noqa: BLE001 - stats reports, `check` and `ask` raise
+            return {"error": str(e)}
+        facts = {"weights": str(weights_dir()), "sha256": m.get("sha256"), "heldout": m.get("heldout")}
+        if getattr(self.reader, "precision", None):
+            facts["precision"] = f"{self.reader.precision} ({self.reader.precision_reason})"
+        return facts
 
     # -- re-embedding
     def reindex(self, progress: bool = False) -> AddReport:
@@ -321,22 +339,6 @@ class Library:
         allowed = self.store.filter_passage_ids(filters) if active else None
         ids, scores = self.index.search(qvec, n, allowed)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0])]
-
-    def idf(self, terms: list[str]) -> dict[str, float]:
-        """Smoothed inverse passage frequency per term (1.0 each where the store cannot count)."""
-        gen = self.store.generation()
-        # a local reference: other threads may swap the cache, never mutate the one read here
-        cache = self._idf_cache if getattr(self, "_idf_gen", None) == gen else {}
-        missing = [t for t in terms if t not in cache]
-        if missing:
-            cache = dict(cache)
-            n = max(1, self.store.counts()[1])
-            counts = self.store.doc_freqs(missing) if hasattr(self.store, "doc_freqs") else {}
-            for t in missing:
-                df = counts.get(t)
-                cache[t] = 1.0 if df is None else float(np.log1p((n - df + 0.5) / (df + 0.5)))
-            self._idf_cache, self._idf_gen = cache, gen
-        return {t: cache[t] for t in terms}
 
     # -- asking (see qa.answer)
     def ask(self, question: str, k: int = 5, mode: str = "hybrid", filters=None):

@@ -88,7 +88,7 @@ def source_panel(lib, answer: Optional[dict], n) -> str:
         c = {**c, "source": f"{shown} (uploaded)"}
     hl = answer.get("highlight")
     hl_article = next((x["article_id"] for x in answer.get("citations") or [] if hl and x["n"] == hl["citation"]), None)
-    return render.render_source(article, c, hl, hl_article)
+    return render.render_source(article, c, hl, hl_article, answer.get("answer_span"))
 
 
 def _turn_view(lib, session: ChatSession, n=None):

@@ -32,6 +32,20 @@ def answer_with_markers(text: str, turn: int) -> str:
                                  f'[{m.group(1)}]</a>', esc(text))
 
 
+def answer_html(a: dict, turn: int) -> str:
+    """The answer text with linked [n] markers; inside the highlighted sentence, the answer phrase is
+    wrapped in <strong class="qa-phrase">."""
+    text, hl, span = a.get("answer") or "", a.get("highlight") or {}, a.get("answer_span") or {}
+    at = text.find(hl.get("text") or "\0") if hl and span else -1
+    rel = int(span.get("start", 0)) - int(hl.get("start", 0)) if at >= 0 else -1
+    phrase = span.get("text") or ""
+    if at < 0 or rel < 0 or not phrase or hl["text"][rel:rel + len(phrase)] != phrase:
+        return answer_with_markers(text, turn)
+    a0, a1 = at + rel, at + rel + len(phrase)
+    return (answer_with_markers(text[:a0], turn) + f'<strong class="qa-phrase">{esc(phrase)}</strong>'
+            + answer_with_markers(text[a1:], turn))
+
+
 def citation_item(c: dict, turn: int, highlighted: bool = False, repeat: bool = False) -> str:
     """One numbered citation; `repeat`: same article as an earlier citation, so no title again."""
     meta = [esc(byline(c))] if byline(c) and not repeat else []
@@ -77,7 +91,7 @@ def render_answer(a: dict, turn: int = 0) -> str:
             out.append('<div class="qa-sub">Closest matches (they may not answer the question):</div>')
             out.append(citation_list(a["closest"], turn, css="qa-cites qa-closest"))
     else:
-        out.append(f'<div class="qa-text">{answer_with_markers(a.get("answer") or "", turn)}</div>')
+        out.append(f'<div class="qa-text">{answer_html(a, turn)}</div>')
         out.append(f'<div class="qa-conf">confidence {float(a.get("confidence") or 0):.2f}</div>')
     if a.get("citations"):
         out.append(citation_list(a["citations"], turn, hl))
@@ -117,10 +131,11 @@ def _marked(text: str, start: int, end: int, spans: list[tuple[int, int, str]]) 
 
 
 def render_source(article: Optional[dict], citation: dict, highlight: Optional[dict] = None,
-                  highlight_article: Optional[str] = None) -> str:
+                  highlight_article: Optional[str] = None, phrase: Optional[dict] = None) -> str:
     """The cited article's full text with the passage (<mark class="passage">) and, when it lies in this
-    article, the answer sentence (<mark class="answer">) marked. `article` is Article.to_json() or None
-    when the article was removed since; then only the stored passage is shown."""
+    article, the answer sentence (<mark class="answer">) with its answer phrase in bold
+    (<mark class="answer qa-phrase">) marked. `article` is Article.to_json() or None when the article was
+    removed since; then only the stored passage is shown."""
     n = int(citation["n"])
     head = (f'<div class="qa-src-head"><span class="qa-n">[{n}]</span> '
             f'<span class="qa-src-title">{esc(citation.get("title") or "(untitled)")}</span>'
@@ -132,6 +147,8 @@ def render_source(article: Optional[dict], citation: dict, highlight: Optional[d
     spans = [(int(citation["start"]), int(citation["end"]), "passage")]
     if highlight and highlight_article == citation.get("article_id"):
         spans.append((int(highlight["start"]), int(highlight["end"]), "answer"))
+        if phrase and highlight["start"] <= phrase["start"] < phrase["end"] <= highlight["end"]:
+            spans.append((int(phrase["start"]), int(phrase["end"]), "answer qa-phrase"))
     if article is None:
         text, base = citation.get("text") or "", int(citation["start"])
         spans = [(s - base, e - base, c) for s, e, c in spans]

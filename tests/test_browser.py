@@ -139,6 +139,14 @@ def test_answer_with_citations_and_highlight(page):
     assert panel.locator("mark.answer").count() >= 1 and panel.locator("mark.passage, mark.answer").count() >= 1
     assert "Maduro" in panel.locator(".qa-src-title").inner_text()
     assert panel.locator("mark.answer").first.is_visible()
+    # the answer phrase is bold inside the highlighted sentence, in the chat and in the source panel
+    phrase = answer.locator("strong.qa-phrase")
+    assert phrase.count() == 1 and phrase.inner_text().strip()
+    assert int(phrase.evaluate("el => parseInt(getComputedStyle(el).fontWeight)")) >= 700
+    in_panel = panel.locator("mark.answer.qa-phrase")
+    assert in_panel.count() >= 1 and phrase.inner_text().strip() in in_panel.first.inner_text()
+    sentence = panel.evaluate("p => Array.from(p.querySelectorAll('mark.answer')).map(m => m.innerText).join('')")
+    assert in_panel.first.inner_text() in sentence
     # choosing another citation shows it; clicking a citation in the chat does too
     page.locator("#cite-picker label").nth(1).click()
     page.wait_for_function("document.querySelector('#source-panel .qa-src-head').innerText.startsWith('[2]')")

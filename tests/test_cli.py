@@ -32,8 +32,15 @@ def test_index_ask_show_round_trip(lib_dir, capsys):
     assert "added 0 article(s)" in out and "14 duplicate(s)" in out
     code, out, _ = run(capsys, "ask", "What did the U.S. offer Maduro?", "--json")
     ans = json.loads(out)
-    assert set(ans) >= {"question", "answer", "abstained", "confidence", "highlight", "citations"}
+    assert set(ans) >= {"question", "answer", "abstained", "confidence", "highlight", "citations", "answer_span"}
     assert "Maduro" in ans["citations"][0]["title"]
+    span, hl = ans["answer_span"], ans["highlight"]
+    assert span["citation"] == hl["citation"] and hl["start"] <= span["start"] < span["end"] <= hl["end"]
+    cited = next(c for c in ans["citations"] if c["n"] == span["citation"])
+    code, shown, _ = run(capsys, "show", cited["article_id"], "--json")
+    assert json.loads(shown)["text"][span["start"]:span["end"]] == span["text"]
+    code, out, _ = run(capsys, "ask", "What did the U.S. offer Maduro?")
+    assert f"**{span['text']}**" in out  # the phrase in bold (Markdown-style when not on a terminal)
     for c in ans["citations"]:
         code, shown, _ = run(capsys, "show", c["article_id"], "--json")
         art = json.loads(shown)

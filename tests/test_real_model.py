@@ -44,5 +44,32 @@ def test_hundred_news_questions_find_their_article_in_top_five(real_encoder, tmp
     lib = Library(tmp_path / "lib", real_encoder)
     lib.add_paths([DATA / "news"])
     qs = _questions("news_questions.jsonl")
-    hits = sum(q["article"] in {_file(c) for c in lib.ask(q["question"], k=5).citations} for q in qs)
+    shown = [(a.citations or a.closest) for a in (lib.ask(q["question"], k=5) for q in qs)]
+    hits = sum(q["article"] in {_file(c) for c in s} for q, s in zip(qs, shown))
     assert hits / len(qs) >= 0.9, hits
+
+
+def test_reader_abstains_on_unstated_facts_and_highlights_answers_beyond_the_lead(sample_library):
+    """tests/data/reader_questions.jsonl: 10 questions about facts the samples never state (about people
+    and things they do mention) and 10 whose answer is past the article's lead."""
+    from qa.evaluation.metrics import squad_f1
+
+    qs = _questions("reader_questions.jsonl")
+    unanswerable = [q for q in qs if not q["answerable"]]
+    answerable = [q for q in qs if q["answerable"]]
+    assert len(unanswerable) == 10 and len(answerable) == 10
+    answered = [(q["question"], a.highlight.text) for q in unanswerable
+                if not (a := sample_library.ask(q["question"])).abstained]
+    assert len(answered) <= 1, answered
+    misses, phrases = [], 0
+    for q in answerable:
+        a = sample_library.ask(q["question"])
+        span, hl = a.answer_span, a.highlight
+        ok = (not a.abstained and q["sentence"] in hl.text and _file(a.citations[hl.citation - 1]) == q["article"]
+              and span is not None and span.citation == hl.citation and hl.start <= span.start < span.end <= hl.end
+              and sample_library.get(a.citations[hl.citation - 1].article_id).text[span.start:span.end] == span.text)
+        if not ok:
+            misses.append((q["question"], None if a.abstained else hl.text))
+        phrases += ok and squad_f1(span.text, q["answer"]) > 0
+    assert len(misses) <= 1, misses
+    assert phrases >= 8  # the bold phrase overlaps the expected answer

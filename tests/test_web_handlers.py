@@ -56,6 +56,23 @@ def test_respond_answers_with_citations_and_source(samples):
     assert marked in web.render.esc(hl["text"])
 
 
+def test_the_answer_phrase_is_bold_inside_the_highlight():
+    text = "The span cost $48 million and took three years. [1]"
+    a = {"question": "q", "answer": text, "abstained": False, "confidence": 0.9, "citations": [],
+         "highlight": {"citation": 1, "start": 100, "end": 147, "text": text[:-4]},
+         "answer_span": {"citation": 1, "start": 114, "end": 125, "text": "$48 million"}}
+    html = render_answer(a)
+    assert 'cost <strong class="qa-phrase">$48 million</strong> and took' in html
+    article = {"text": "x" * 100 + text[:-4], "paragraphs": [[0, 147]]}
+    cite = {"n": 1, "start": 100, "end": 147, "article_id": "a", "title": "t"}
+    src = render_source(article, cite, a["highlight"], "a", a["answer_span"])
+    assert '<mark class="answer qa-phrase">$48 million</mark>' in src
+    assert '<mark class="answer">The span cost </mark>' in src
+    # a phrase that does not lie inside the highlight is not shown as one
+    bad = {**a, "answer_span": {**a["answer_span"], "text": "$49 million"}}
+    assert "qa-phrase" not in render_answer(bad)
+
+
 def test_citations_of_earlier_turns_survive(samples):
     session, *_ = web.respond(samples, None, MADURO)
     session, history, *_ = web.respond(samples, session, "What will a ride on the expanded Port Halden ferry cost?")
@@ -72,8 +89,9 @@ def test_source_panel_marks_exact_offsets(samples):
     c = next(c for c in a["citations"] if c["n"] == a["highlight"]["citation"])
     html = web.source_panel(samples, a, c["n"])
     text = samples.get(c["article_id"]).text
-    passage = " ".join(re.findall(r"<mark class=\"(?:passage|answer)\">(.*?)</mark>", html))
-    assert passage.split() == web.render.esc(text[c["start"]:c["end"]]).split()  # paragraph breaks are <p>s
+    passage = "".join(re.findall(r"<mark class=\"(?:passage|answer|answer qa-phrase)\">(.*?)</mark>", html))
+    # paragraph breaks are <p>s, so compare without whitespace
+    assert "".join(passage.split()) == "".join(web.render.esc(text[c["start"]:c["end"]]).split())
 
 
 @pytest.mark.parametrize("question", ["", "   ", None])

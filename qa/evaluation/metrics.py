@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+import string
 import unicodedata
 from typing import Iterable, Optional, Sequence
 
@@ -78,6 +79,7 @@ def has_trec_eval() -> bool:
 
 # -- span level
 _WS = re.compile(r"\s+")
+_PUNCT = set(string.punctuation)
 
 
 def norm(text: str) -> str:
@@ -94,11 +96,14 @@ def span_scores(answer, item, doc_ids: dict[str, list[str]]) -> dict[str, Option
     """Per-question span metrics; None where the metric does not apply to this question."""
     abstained = bool(answer.abstained)
     cites = list(answer.citations)
-    out: dict[str, Optional[float]] = {"evidence_hit": None, "answer_in_citations": None, "citation_precision": None,
+    out: dict[str, Optional[float]] = {"evidence_hit": None, "phrase_em": None, "phrase_f1": None,
+                                       "answer_in_citations": None, "citation_precision": None,
                                        "abstained": float(abstained)}
     if item.answers and item.answerable is not False:
         hl = answer.highlight.text if (answer.highlight and not abstained) else ""
         out["evidence_hit"] = float(contains_answer(hl, item.answers))
+        span = getattr(answer, "answer_span", None)
+        out["phrase_em"], out["phrase_f1"] = phrase_scores(span.text if span and not abstained else "", item.answers)
         out["answer_in_citations"] = float(not abstained and any(contains_answer(c.text, item.answers) for c in cites))
     if item.gold and cites and not abstained:
         good = {d for d, r in item.gold.items() if r > 0}
@@ -130,3 +135,35 @@ def latency_stats(timings: list[dict]) -> dict[str, float]:
             name = stage[:-3] if stage.endswith("_ms") else stage
             out[f"{name}_p50_ms"], out[f"{name}_p95_ms"] = (float(np.percentile(vals, p)) for p in (50, 95))
     return out
+
+
+# -- answer phrase (SQuAD's official normalisation: lower case, no punctuation, no articles)
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+
+
+def squad_normalize(text: str) -> str:
+    text = "".join(ch for ch in (text or "").lower() if ch not in _PUNCT)
+    return " ".join(_ARTICLES.sub(" ", text).split())
+
+
+def squad_em(pred: str, gold: str) -> float:
+    return float(squad_normalize(pred) == squad_normalize(gold))
+
+
+def squad_f1(pred: str, gold: str) -> float:
+    from collections import Counter
+
+    p, g = squad_normalize(pred).split(), squad_normalize(gold).split()
+    if not p or not g:
+        return float(p == g)
+    common = sum((Counter(p) & Counter(g)).values())
+    if common == 0:
+        return 0.0
+    precision, recall = common / len(p), common / len(g)
+    return 2 * precision * recall / (precision + recall)
+
+
+def phrase_scores(pred: str, golds: Iterable[str]) -> tuple[float, float]:
+    """(exact match, F1) of a predicted phrase against the best of several gold answers."""
+    golds = [g for g in golds if g] or [""]
+    return max(squad_em(pred, g) for g in golds), max(squad_f1(pred, g) for g in golds)

