@@ -7,9 +7,10 @@ import re
 from pathlib import Path
 from typing import Iterable, Iterator, Union
 
-from .errors import LoadError
+from .errors import LoadError, UnsafeURLError
 from .records import Article, LoadFailure
 from .text import decode, make_article, parse_authors, parse_date, split_paragraphs
+from .url import MAX_BYTES, TEXT_TYPES, TIMEOUT, fetch_text, is_url
 
 LOADERS = {}
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -110,8 +111,6 @@ def iter_files(paths: Iterable[Union[str, Path]]) -> Iterator[Union[Path, str]]:
     """Files under the given paths (folders recursively, hidden entries skipped), sorted per folder.
 
     URL strings ('https://...', any 'scheme://') are passed through unchanged: Path() would mangle them."""
-    from .url import is_url
-
     for p in paths:
         if is_url(p):
             yield p
@@ -155,7 +154,17 @@ def load_file(path: Union[str, Path], source: str | None = None) -> Iterator[Uni
 
 def load_paths(paths: Iterable[Union[str, Path]]) -> Iterator[Union[Article, LoadFailure]]:
     """Articles from files, folders and http(s) URLs (see corpus.url for what a URL may point at)."""
-    from .url import is_url, load_url
-
     for f in iter_files(paths):
         yield from (load_url(f) if is_url(f) else load_file(f))
+
+
+def load_url(url: str, allow_loopback: bool = False, timeout=TIMEOUT,
+             max_bytes: int = MAX_BYTES) -> Iterator[Union[Article, LoadFailure]]:
+    """The article on one web page, or a LoadFailure saying why not (never raises)."""
+    try:
+        data, mime, final = fetch_text(url, allow_loopback, timeout, max_bytes)
+        yield from (load_txt if mime in TEXT_TYPES else load_html)(data, final)
+    except UnsafeURLError as e:
+        yield LoadFailure(url, str(e).removeprefix(f"{url}: "))
+    except LoadError as e:
+        yield LoadFailure(e.source, f"{e.problem}. {e.fix}")

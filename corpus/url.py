@@ -18,11 +18,9 @@ import socket
 import ssl
 import time
 import zlib
-from typing import Iterator, Union
 from urllib.parse import urljoin, urlsplit
 
 from .errors import LoadError, UnsafeURLError
-from .records import Article, LoadFailure
 
 ENV_ALLOW_LOOPBACK = "ARTICLE_QA_ALLOW_LOOPBACK_URLS"  # test-only
 MAX_REDIRECTS = 5
@@ -194,6 +192,15 @@ def fetch_url(url: str, allow_loopback: bool = False, timeout=TIMEOUT,
     raise UnsafeURLError(f"{url}: more than {MAX_REDIRECTS} redirects; open it in a browser and index the final URL")
 
 
+def fetch_text(url: str, allow_loopback: bool = False, timeout=TIMEOUT,
+               max_bytes: int = MAX_BYTES) -> tuple[bytes, str, str]:
+    """(body re-encoded as UTF-8, mime type, final URL); UnsafeURLError or LoadError on any refusal.
+
+    Turning the page into an article is the loaders' job (corpus.loaders.load_url), not this module's."""
+    data, ctype, final = fetch_url(url, allow_loopback, timeout, max_bytes)
+    return _to_utf8(data, ctype, final), ctype.split(";", 1)[0].strip().lower(), final
+
+
 def _to_utf8(data: bytes, ctype: str, url: str) -> bytes:
     """Re-encode the body as UTF-8 using the charset from the header or a <meta> tag."""
     m = re.search(r"charset\s*=\s*[\"']?([A-Za-z0-9._-]+)", ctype, re.I) or _META_CHARSET.search(data[:4096])
@@ -204,19 +211,3 @@ def _to_utf8(data: bytes, ctype: str, url: str) -> bytes:
     except (LookupError, UnicodeDecodeError):
         raise LoadError(url, f"is not valid {charset} text as its server declares",
                         "Save the page as UTF-8 and index the file instead") from None
-
-
-def load_url(url: str, allow_loopback: bool = False, timeout=TIMEOUT,
-             max_bytes: int = MAX_BYTES) -> Iterator[Union[Article, LoadFailure]]:
-    """The article on one web page, or a LoadFailure saying why not (never raises)."""
-    from .loaders import load_html, load_txt
-
-    try:
-        data, ctype, final = fetch_url(url, allow_loopback, timeout, max_bytes)
-        data = _to_utf8(data, ctype, final)
-        mime = ctype.split(";", 1)[0].strip().lower()
-        yield from (load_txt if mime in TEXT_TYPES else load_html)(data, final)
-    except UnsafeURLError as e:
-        yield LoadFailure(url, str(e).removeprefix(f"{url}: "))
-    except LoadError as e:
-        yield LoadFailure(e.source, f"{e.problem}. {e.fix}")
