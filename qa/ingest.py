@@ -3,19 +3,37 @@
 Memory stays bounded whatever the collection size: articles are read lazily, encoded ENCODE_BATCH
 passages at a time, and a writer thread commits one batch while the next is being encoded.
 A re-run after an interruption skips what was committed (content-hash duplicates), so nothing is
-stored twice.
+stored twice. The library calls this module; it is handed the library and never imports it.
 """
 from __future__ import annotations
 
 import queue
 import sys
 import threading
+from dataclasses import dataclass, field
 from typing import Callable, Iterable, Optional, Union
 
 from corpus.records import Article, LoadFailure
 
+ENCODE_BATCH = 256  # passages encoded and committed together (whole articles only)
 
-def _bar(total: Optional[int], enabled: bool, desc: str):
+
+@dataclass
+class AddReport:
+    """What an add did: ids added, duplicates (source, existing id), failures (source, reason)."""
+
+    added: list[tuple[str, str]] = field(default_factory=list)  # (article id, title)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    passages: int = 0
+
+    def to_json(self) -> dict:
+        return {"added": [{"id": i, "title": t} for i, t in self.added],
+                "duplicates": [{"source": s, "id": i} for s, i in self.duplicates],
+                "failed": [{"source": s, "reason": r} for s, r in self.failed], "passages": self.passages}
+
+
+def progress_bar(total: Optional[int], enabled: bool, desc: str):
     from tqdm import tqdm
 
     return tqdm(total=total, unit="passage", desc=desc, disable=not enabled, file=sys.stderr,
@@ -46,10 +64,8 @@ def batches(library, items: Iterable[Union[Article, LoadFailure]], report, size:
 
 def ingest(library, items, progress: bool = False, on_article: Optional[Callable[[str, str], None]] = None,
            batch_passages: Optional[int] = None):
-    from .library import ENCODE_BATCH, AddReport
-
     report = AddReport()
-    bar = _bar(None, progress, "Indexing")
+    bar = progress_bar(None, progress, "Indexing")
     todo: queue.Queue = queue.Queue(maxsize=2)  # at most two encoded batches wait for the writer
     failure: list[BaseException] = []
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Optional, Union
 
@@ -15,27 +14,12 @@ from corpus.loaders import load_paths
 from corpus.records import Article, LoadFailure, Passage
 from embeddings.base import Encoder
 
+from .ingest import ENCODE_BATCH, AddReport, ingest, progress_bar
 from .store import Store
 from .vectors import VectorIndex, read_manifest
 
 TARGET_TOKENS = 160  # passage size aimed for; the encoder's limit is the hard cap
 TITLE_TOKENS = 32  # at most this much of the title is prepended to each passage for embedding
-ENCODE_BATCH = 256  # passages encoded and committed together (whole articles only)
-
-
-@dataclass
-class AddReport:
-    """What an add did: ids added, duplicates (source, existing id), failures (source, reason)."""
-
-    added: list[tuple[str, str]] = field(default_factory=list)  # (article id, title)
-    duplicates: list[tuple[str, str]] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)
-    passages: int = 0
-
-    def to_json(self) -> dict:
-        return {"added": [{"id": i, "title": t} for i, t in self.added],
-                "duplicates": [{"source": s, "id": i} for s, i in self.duplicates],
-                "failed": [{"source": s, "reason": r} for s, r in self.failed], "passages": self.passages}
 
 
 class Library:
@@ -173,8 +157,6 @@ class Library:
             on_article: Optional[Callable[[str, str], None]] = None,
             batch_passages: Optional[int] = None) -> AddReport:
         """Add articles as a stream (bounded memory); duplicates are skipped, never re-embedded."""
-        from .ingest import ingest
-
         report = ingest(self, items, progress=progress, on_article=on_article, batch_passages=batch_passages)
         self.flush()
         return report
@@ -295,14 +277,12 @@ class Library:
     # -- re-embedding
     def reindex(self, progress: bool = False) -> AddReport:
         """Re-embed every stored article with the configured encoder, swapped in by one transaction."""
-        from .ingest import _bar
-
         rows = self.store.list_articles()
         articles = [self.store.article(r["id"]) for r in rows]
         roots = {r["id"]: r["canonical_id"] for r in rows}
         prepared = [(a, *self.chunk(a)) for a in articles]
         texts = [self.embedding_input(prefix, p.text) for _, prefix, ps in prepared for p in ps]
-        bar = _bar(len(texts), progress, "Re-embedding")
+        bar = progress_bar(len(texts), progress, "Re-embedding")
         parts = []
         for i in range(0, len(texts), ENCODE_BATCH):
             parts.append(self.encoder.encode(texts[i:i + ENCODE_BATCH]))
