@@ -19,10 +19,10 @@ XQUAD = SHARED / "xquad-en" / "xquad.en.json"
 
 
 def run(lib, ds, k: int, mmr_lambda: float) -> dict:
-    import qa.select as select
+    from qa.answer import select
     from qa.evaluation.metrics import per_query_ranking
     from qa.evaluation.runner import rank_documents
-    from qa.retrieval import retrieve
+    from qa.answer.retrieval import retrieve
 
     old, select.MMR_LAMBDA = select.MMR_LAMBDA, mmr_lambda
     doc_ids, runs, distinct, overlap = ds.doc_ids(), {}, [], []

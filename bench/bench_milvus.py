@@ -35,7 +35,7 @@ SCIFACT_ARTICLES = 5183
 MODES = ("dense", "bm25", "hybrid")
 N = 200  # passages retrieved per query before ranking documents (as tune_fusion.POOL)
 
-# Milvus BM25 variants tried with --variants (the default is qa.milvus_store.ANALYZER over the passage text)
+# Milvus BM25 variants tried with --variants (the default is qa.store.milvus.ANALYZER over the passage text)
 STOP_ANALYZER = {"tokenizer": "standard", "filter": ["lowercase", {"type": "stop", "stop_words": ["_english_"]},
                                                     {"type": "stemmer", "language": "english"}]}
 # "fix_sign": Milvus Lite 3.x reports BM25 hits with distance = -score (best first, all negative), while
@@ -58,16 +58,16 @@ def needs_collection(spec: dict) -> bool:
 
 
 def variant_store(spec: dict):
-    """A MilvusStore subclass for one variant (bench only; qa/milvus_store.py is not changed).
+    """A MilvusStore subclass for one variant (bench only; qa/store/milvus.py is not changed).
 
     "fix_sign": BM25 scores are read as abs(distance) (BM25 scores are never negative).
     "title": the BM25 function reads a separate `lexical` field holding title + passage text, so the
     stored `text` (and every citation offset) stays exactly the passage."""
-    import qa.milvus_store as ms
+    import qa.store.milvus as ms
     from pymilvus import Function, FunctionType
 
     analyzer = spec.get("analyzer", ms.ANALYZER)
-    from qa.store import FtsTokenizer  # the tokenizer the Milvus backend itself uses
+    from qa.store.sqlite import FtsTokenizer  # the tokenizer the Milvus backend itself uses
 
     tok = FtsTokenizer() if spec.get("fts5_tokens") else None
 
@@ -109,7 +109,7 @@ def using_store(cls):
     """Temporarily make Library open Milvus locations with `cls` (bench only)."""
     import contextlib
 
-    import qa.milvus_store as ms
+    import qa.store.milvus as ms
 
     @contextlib.contextmanager
     def cm():
@@ -172,7 +172,7 @@ def ranked_docs(ranked, docmap):
 
 
 def evaluate(lib, qtexts, qvecs, qrels, qids, modes=MODES) -> dict:
-    from qa.retrieval import retrieve
+    from qa.answer.retrieval import retrieve
 
     runs, times = {m: [] for m in modes}, {m: [] for m in modes}
     for i, text in enumerate(qtexts):
@@ -222,7 +222,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     quiet_milvus()
 
-    import qa.milvus_store as ms
+    import qa.store.milvus as ms
     from qa import Library
     from qa.config import make_encoder
 
@@ -248,7 +248,7 @@ def main(argv=None):
     lib = Library(args.milvus, enc)
     unflushed = {m: [] for m in MODES}
     if copies["milvus_lite"]["articles_copied"]:
-        from qa.retrieval import retrieve
+        from qa.answer.retrieval import retrieve
 
         for m in MODES:
             for i in range(min(5, len(qtexts))):
@@ -329,7 +329,7 @@ def remove_collection(location: str):
     """Drop one benchmark collection group (prefix_*) from a Milvus location, keeping the others."""
     from pymilvus import MilvusClient
 
-    from qa.milvus_store import parse_uri
+    from qa.store.milvus import parse_uri
 
     uri, prefix, _ = parse_uri(location)
     client = MilvusClient(uri)

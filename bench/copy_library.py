@@ -58,14 +58,14 @@ def quiet_milvus():
 
 
 def load_collections(location: str) -> list[str]:
-    """Work around qa.milvus_store not loading existing collections: a Milvus Lite file written by an
+    """Work around qa.store.milvus not loading existing collections: a Milvus Lite file written by an
     earlier process opens with its collections released ("call load() before search/get/query").
     Loads them; returns the names that needed it (empty once MilvusStore loads them itself)."""
     if not location.startswith("milvus://"):
         return []
     from pymilvus import MilvusClient
 
-    from qa.milvus_store import parse_uri
+    from qa.store.milvus import parse_uri
 
     uri, prefix, _ = parse_uri(location)
     client = MilvusClient(uri)
@@ -126,7 +126,7 @@ def seal(store) -> float:
     """Milvus: flush every collection, so the rows leave the write buffer for sealed, indexed segments.
 
     Milvus Lite keeps up to 128 MB of rows in an in-memory write buffer that every search scans and
-    re-indexes (seconds per query at ~14k passages); qa.milvus_store never flushes. Returns seconds."""
+    re-indexes (seconds per query at ~14k passages); qa.store.milvus never flushes. Returns seconds."""
     if not hasattr(store, "client"):
         return 0.0
     t = time.perf_counter()

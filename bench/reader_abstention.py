@@ -1,10 +1,10 @@
 """The reader's "not found": SQuAD 2.0 dev abstention, mtrag-un turns, and the confidence calibration.
 
-    python bench/reader_abstention.py --fit      # fit qa/reader/calibration.json (data never reported)
+    python bench/reader_abstention.py --fit      # fit qa/answer/reader/calibration.json (data never reported)
     python bench/reader_abstention.py            # report on held-out data, write the trade-off chart
 
 Data, read in place from ../shared/data. SQuAD 2.0 dev paragraphs that are not in xquad-en, split by
-title (qa/reader/squad.py: squad2_split): the 'train' quarter's unanswerables were trained on, the
+title (qa/answer/reader/squad.py: squad2_split): the 'train' quarter's unanswerables were trained on, the
 'calibrate' quarter fits the confidence, the 'report' half is only ever reported. Each split is one
 library (a paragraph = an article); every question, answerable or not, is asked of the whole split, so
 an unanswerable question meets its own paragraph with a plausible wrong answer in it. mtrag-un tasks
@@ -38,7 +38,7 @@ def squad2_dataset(split: str):
     """(Dataset of the split's paragraphs outside xquad-en, all its questions)."""
     from corpus.text import make_article
     from qa.evaluation.datasets import Dataset, Item
-    from qa.reader.squad import load_json_gz, squad2_split, xquad_contexts
+    from qa.answer.reader.squad import load_json_gz, squad2_split, xquad_contexts
 
     skip = xquad_contexts(XQUAD) if XQUAD.is_file() else set()
     arts, items = [], []
@@ -76,8 +76,8 @@ def measure(lib, items, history: bool) -> list[dict]:
     """One row per item: answerable, the reader's margin, and whether the highlight holds the answer."""
     from tqdm import tqdm
 
-    from qa.answer import analyze
-    from qa.conversation import Conversation
+    from qa.answer.ask import analyze
+    from qa.answer.conversation import Conversation
     from qa.evaluation.metrics import contains_answer
 
     rows = []
@@ -152,7 +152,7 @@ def chart(curves: dict, threshold: float, path: Path):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--fit", action="store_true", help="fit and write qa/reader/calibration.json")
+    ap.add_argument("--fit", action="store_true", help="fit and write qa/answer/reader/calibration.json")
     ap.add_argument("--limit", type=int, default=1200, help="SQuAD 2.0 questions per split (half unanswerable)")
     ap.add_argument("--mtrag-limit", type=int, default=0, help="only the first N mtrag tasks (0: all)")
     ap.add_argument("--max-false-abstention", type=float, default=0.05)
@@ -192,7 +192,7 @@ def main():
                "command": "python bench/reader_abstention.py --fit"}
         CALIBRATION.write_text(json.dumps(cal, indent=2) + "\n", "utf-8")
         print(f"wrote {CALIBRATION}: {json.dumps(cal)}")
-    from qa.confidence import CALIBRATION_FILE, answer_confidence, model
+    from qa.answer.confidence import CALIBRATION_FILE, answer_confidence, model
 
     model.cache_clear()
     threshold = json.loads(CALIBRATION_FILE.read_text())["threshold"] if CALIBRATION_FILE.exists() else 0.5

@@ -27,7 +27,7 @@ def ndcg10(ranked_docs, rel):
 
 
 def legs(lib, qtext, title_w):
-    from qa import retrieval
+    from qa.answer import retrieval
 
     qvec = lib.encoder.encode([qtext])
     d = retrieval.dense(lib, qvec, POOL, None)

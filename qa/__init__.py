@@ -8,11 +8,12 @@
 from corpus.errors import ArticleQAError, LibraryError, ModelMismatchError, QuestionError
 from corpus.records import AlsoIn, Answer, Article, Citation, Highlight, Passage
 
-from .answer import ask
+from .answer.ask import ask
+from .answer.filters import Filters
+from .answer.retrieval import MODES
 from .config import default_library_dir, make_encoder, open_library, samples_dir
-from .filters import Filters
-from .library import AddReport, Library
-from .retrieval import MODES
+from .ingest import AddReport
+from .library import Library
 
 __all__ = ["AddReport", "AlsoIn", "Answer", "Article", "ArticleQAError", "Citation", "Filters", "Highlight",
            "Library", "LibraryError", "MODES", "ModelMismatchError", "Passage", "QuestionError", "ask",

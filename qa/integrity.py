@@ -18,8 +18,8 @@ import numpy as np
 from corpus.errors import LibraryError
 from embeddings.base import Encoder
 
-from .store import Store
-from .vectors import INDEX_FILE, MANIFEST_FILE
+from .store.sqlite import Store
+from .store.vectors import INDEX_FILE, MANIFEST_FILE
 
 REPAIR = "run 'article-qa repair --library {folder}' to rebuild it from the vectors stored in SQLite"
 
@@ -177,7 +177,7 @@ def _reader_checks(r: Report):
     """The shipped reader's weights against the sha256 in their manifest (questions need them)."""
     from corpus.errors import ReaderModelError
 
-    from .reader.files import verify
+    from .answer.reader.files import verify
 
     try:
         m = verify()

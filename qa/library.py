@@ -15,8 +15,8 @@ from corpus.records import Article, LoadFailure, Passage
 from embeddings.base import Encoder
 
 from .ingest import ENCODE_BATCH, AddReport, ingest, progress_bar
-from .store import Store
-from .vectors import VectorIndex, read_manifest
+from .store.sqlite import Store
+from .store.vectors import VectorIndex, read_manifest
 
 TARGET_TOKENS = 160  # passage size aimed for; the encoder's limit is the hard cap
 TITLE_TOKENS = 32  # at most this much of the title is prepended to each passage for embedding
@@ -27,14 +27,14 @@ class Library:
     reader (default: the shipped one) only when a question is answered."""
 
     def __init__(self, folder: Union[str, Path], encoder: Encoder, check_model: bool = True, reader=None):
-        from .reader.read import default_reader
+        from .answer.reader.read import default_reader
 
         self.encoder = encoder
         self.reader = reader if reader is not None else default_reader()
         self._index_lock = threading.RLock()
         self._dirty = False
         if str(folder).startswith("milvus://"):
-            from .milvus_store import MilvusStore, NullIndex
+            from .store.milvus import MilvusStore, NullIndex
 
             self.store = MilvusStore(str(folder))
             self.folder = self.store.files
@@ -124,7 +124,7 @@ class Library:
 
     def flush(self):
         """Persist the FAISS cache if it changed; switch flat <-> IVF when the size crossed the threshold."""
-        from .vectors import kind_for
+        from .store.vectors import kind_for
 
         if self._dirty and hasattr(self.store, "flush"):
             self.store.flush()
@@ -197,17 +197,17 @@ class Library:
                 root, sig = links[article.id]
                 self.duplicates.added(article.id, root, np.frombuffer(sig, np.float32))
 
-    # -- near-duplicates (see qa.dedup)
+    # -- near-duplicates (see qa.store.dedup)
     @property
     def duplicates(self):
-        from .dedup import DuplicateFinder
+        from .store.dedup import DuplicateFinder
 
         if getattr(self, "_dups", None) is None:
             self._dups = DuplicateFinder(self.store)
         return self._dups
 
     def near_duplicate_links(self, batch, vecs):
-        from .dedup import links_for_batch
+        from .store.dedup import links_for_batch
 
         return links_for_batch(self, batch, vecs)
 
@@ -263,7 +263,7 @@ class Library:
 
     def _reader_facts(self) -> dict:
         """The reader in use (without loading it): where its weights are and their held-out scores."""
-        from .reader.files import read_manifest, weights_dir
+        from .answer.reader.files import read_manifest, weights_dir
 
         try:
             m = read_manifest()
@@ -297,7 +297,7 @@ class Library:
             self.store.delete_meta(db, "model_id", "dim")
             self._ensure_model_meta(db)
             row = 0
-            from .dedup import signature
+            from .store.dedup import signature
 
             for a, _, ps in prepared:
                 sig = signature(vecs[row:row + len(ps)]).tobytes() if ps else None
@@ -320,8 +320,8 @@ class Library:
         ids, scores = self.index.search(qvec, n, allowed)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0])]
 
-    # -- asking (see qa.answer)
+    # -- asking (see qa.answer.ask)
     def ask(self, question: str, k: int = 5, mode: str = "hybrid", filters=None):
-        from .answer import ask
+        from .answer.ask import ask
 
         return ask(self, question, k=k, mode=mode, filters=filters)

@@ -80,8 +80,8 @@ def _no_abstention_with_fake_vectors(request, monkeypatch):
     if "real_encoder" in request.fixturenames or "sample_library" in request.fixturenames \
             or request.node.get_closest_marker("model"):
         return
-    monkeypatch.setattr("qa.answer.threshold", lambda: 0.0)
-    monkeypatch.setattr("qa.answer.SUPPORT_MIN", 0.0)
+    monkeypatch.setattr("qa.answer.ask.threshold", lambda: 0.0)
+    monkeypatch.setattr("qa.answer.ask.SUPPORT_MIN", 0.0)
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ import pytest
 
 from corpus.records import Span
 from corpus.sentences import sentence_units
-from qa.conversation import Conversation, answer_lines
-from qa.evidence import compose
-from qa.followup import needs_context, resolve
+from qa.answer.conversation import Conversation, answer_lines
+from qa.answer.evidence import compose
+from qa.answer.followup import needs_context, resolve
 
 MADURO = "01-venezuela-maduro-amnesty.md"
 
@@ -90,7 +90,7 @@ def test_compose_keeps_article_order_for_one_article():
         def __init__(self, n, aid):
             self.n, self.article_id = n, aid
 
-    from qa.evidence import Candidate
+    from qa.answer.evidence import Candidate
 
     c1 = C(1, "a")
     cands = [Candidate(c1, 50, 60, "second", 0.9), Candidate(c1, 0, 10, "first", 0.95)]
@@ -100,7 +100,7 @@ def test_compose_keeps_article_order_for_one_article():
 
 def test_citations_are_ordered_by_retrieval_plus_reader_support():
     from corpus.records import Citation
-    from qa.answer import SUPPORT_WEIGHT, reorder
+    from qa.answer.ask import SUPPORT_WEIGHT, reorder
 
     def cite(n, retrieval):
         return Citation(n=n, article_id=f"a{n}", title="t", authors=(), outlet=None, date=None, source=None,
@@ -118,7 +118,7 @@ def test_citations_are_ordered_by_retrieval_plus_reader_support():
 
 
 def test_questions_are_told_from_statements_and_keywords():
-    from qa.evidence import is_question
+    from qa.answer.evidence import is_question
 
     assert is_question("Who warned about a crackdown?") and is_question("when did the ferry open")
     assert is_question("Did the council approve the budget")
@@ -127,7 +127,7 @@ def test_questions_are_told_from_statements_and_keywords():
 
 @pytest.mark.model
 def test_question_citations_support_the_answer_and_searches_keep_all(sample_library):
-    from qa.answer import SUPPORT_MIN
+    from qa.answer.ask import SUPPORT_MIN
 
     a = sample_library.ask("Who warned about a Nicaragua-style crackdown?", k=8)
     assert not a.abstained

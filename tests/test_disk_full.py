@@ -5,7 +5,7 @@ import sqlite3
 
 import pytest
 
-import qa.vectors as vectors
+from qa.store import vectors
 from corpus.errors import DiskFullError
 from qa import Library
 from qa.integrity import check

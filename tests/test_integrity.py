@@ -136,7 +136,7 @@ def test_cli_check_and_repair(built, capsys):
 
 
 def test_an_ivf_cache_is_checked_too(built):
-    from qa.vectors import VectorIndex
+    from qa.store.vectors import VectorIndex
 
     lib = Library(built, FakeEncoder())
     dim, n = lib.dim, lib.store.counts()[1]

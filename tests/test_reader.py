@@ -7,7 +7,7 @@ import pytest
 
 from corpus.errors import ReaderModelError
 from corpus.sentences import sentence_units, split_sentences
-from qa.reader import files
+from qa.answer.reader import files
 
 BRIDGE_TITLE = "Orla River bridge opens to traffic"
 BRIDGE = ("The new bridge over the Orla River opened to traffic on Tuesday after three years of work. "
@@ -22,7 +22,7 @@ def units_of(text):
 
 @pytest.fixture(scope="module")
 def reader():
-    from qa.reader.read import default_reader
+    from qa.answer.reader.read import default_reader
 
     return default_reader()
 
@@ -45,7 +45,7 @@ def _copy(tmp_path):
 
 
 def test_damaged_or_missing_weights_are_a_clear_error_naming_the_file(tmp_path):
-    from qa.reader.read import Reader
+    from qa.answer.reader.read import Reader
 
     folder = _copy(tmp_path)
     weights = folder / "reader.safetensors"
@@ -76,8 +76,8 @@ def test_check_reports_a_damaged_reader(tmp_path, monkeypatch, library):
 def test_tokens_map_back_to_their_answer_units():
     from transformers import AutoTokenizer
 
-    from qa.reader.features import encode_pair, token_span
-    from qa.reader.model import base_path
+    from qa.answer.reader.features import encode_pair, token_span
+    from qa.answer.reader.model import base_path
 
     tok = AutoTokenizer.from_pretrained(str(base_path()))
     units = units_of(BRIDGE)
@@ -113,7 +113,7 @@ def test_the_reader_says_no_answer_when_the_passage_does_not_say(reader, questio
 
 
 def test_precision_is_measured_or_forced(reader, monkeypatch):
-    from qa.reader.read import choose_precision
+    from qa.answer.reader.read import choose_precision
 
     reader.ensure_loaded()
     assert reader.precision in ("float32", "bfloat16") and reader.precision_reason

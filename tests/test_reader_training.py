@@ -8,7 +8,7 @@ import json
 import pytest
 
 from corpus.sentences import split_sentences
-from qa.reader import squad
+from qa.answer.reader import squad
 
 PARAS = [
     ("The Harbor Board approved the new ferry route on Monday. The route links Port Halden with Ashby Point. "
@@ -56,8 +56,8 @@ def test_examples_hold_positives_and_answer_free_negatives(tmp_path):
 
 @pytest.mark.model
 def test_training_command_writes_weights_the_product_loads(tmp_path, capsys):
-    from qa.reader import files, train
-    from qa.reader.read import Reader
+    from qa.answer.reader import files, train
+    from qa.answer.reader.read import Reader
 
     trained = [t for t in (f"Ferries {i}" for i in range(9)) if not squad.heldout_title(t)][:2]
     held = [t for t in (f"Held {i}" for i in range(200)) if squad.heldout_title(t)][:1]

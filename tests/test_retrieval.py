@@ -4,8 +4,8 @@ import pytest
 from corpus.errors import QuestionError
 from corpus.text import make_article
 from qa import Filters
-from qa.fts import match_query
-from qa.retrieval import retrieve
+from qa.store.fts import match_query
+from qa.answer.retrieval import retrieve
 
 from .conftest import DATA
 
@@ -117,8 +117,8 @@ def test_retrieve_returns_ranked_pairs(news):
 
 def test_bm25_keeps_the_best_weighted_scores(news):
     """The lexical leg's top n are the n best by the title/body-weighted score it returns, in order."""
-    from qa.fts import terms
-    from qa.retrieval import BODY_WEIGHT, TITLE_WEIGHT
+    from qa.store.fts import terms
+    from qa.answer.retrieval import BODY_WEIGHT, TITLE_WEIGHT
 
     q = terms("storm council budget flood school river")
     everything = news.store.lexical_search(q, 10_000, None, TITLE_WEIGHT, BODY_WEIGHT)

@@ -44,7 +44,7 @@ def _code_lines(text: str) -> dict[int, str]:
 
 def test_the_scan_covers_the_product():
     names = {f.relative_to(ROOT).as_posix() for f in _files()}
-    assert {"qa/library.py", "qa/vectors.py", "corpus/loaders.py", "embeddings/sentence_transformer.py", "app.py"} <= names
+    assert {"qa/library.py", "qa/store/vectors.py", "corpus/loaders.py", "embeddings/sentence_transformer.py", "app.py"} <= names
     assert _code_lines("import pickle  # no\nx = 'pickle'\n") == {1: "import pickle", 2: "x ="}
 
 

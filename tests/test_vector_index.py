@@ -2,7 +2,7 @@
 import numpy as np
 
 from qa import Library
-from qa import vectors as V
+from qa.store import vectors as V
 
 from .conftest import DATA
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from qa import samples_dir, web
-from qa.web_render import render_answer, render_source
+from qa.web.render import render_answer, render_source
 
 DATA = Path(__file__).parent / "data"
 XSS = DATA / "xss" / "xss-article.md"

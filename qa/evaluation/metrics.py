@@ -17,6 +17,8 @@ from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
+from ..answer.reader.squad import squad_em, squad_f1, squad_normalize  # noqa: F401  (scored here too)
+
 RECALL_KS = (1, 5, 10, 100)
 RANKING = ("ndcg@10", "mrr@10") + tuple(f"recall@{k}" for k in RECALL_KS)
 
@@ -135,32 +137,6 @@ def latency_stats(timings: list[dict]) -> dict[str, float]:
             name = stage[:-3] if stage.endswith("_ms") else stage
             out[f"{name}_p50_ms"], out[f"{name}_p95_ms"] = (float(np.percentile(vals, p)) for p in (50, 95))
     return out
-
-
-# -- answer phrase (SQuAD's official normalisation: lower case, no punctuation, no articles)
-_ARTICLES = re.compile(r"\b(a|an|the)\b")
-
-
-def squad_normalize(text: str) -> str:
-    text = "".join(ch for ch in (text or "").lower() if ch not in _PUNCT)
-    return " ".join(_ARTICLES.sub(" ", text).split())
-
-
-def squad_em(pred: str, gold: str) -> float:
-    return float(squad_normalize(pred) == squad_normalize(gold))
-
-
-def squad_f1(pred: str, gold: str) -> float:
-    from collections import Counter
-
-    p, g = squad_normalize(pred).split(), squad_normalize(gold).split()
-    if not p or not g:
-        return float(p == g)
-    common = sum((Counter(p) & Counter(g)).values())
-    if common == 0:
-        return 0.0
-    precision, recall = common / len(p), common / len(g)
-    return 2 * precision * recall / (precision + recall)
 
 
 def phrase_scores(pred: str, golds: Iterable[str]) -> tuple[float, float]:

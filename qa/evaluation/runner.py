@@ -16,9 +16,9 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from ..conversation import Conversation
+from ..answer.conversation import Conversation
 from ..library import Library
-from ..retrieval import check_mode, retrieve
+from ..answer.retrieval import check_mode, retrieve
 from .datasets import Dataset
 from .metrics import RANKING, abstention_scores, has_trec_eval, latency_stats, per_query_ranking, span_scores
 

@@ -13,13 +13,16 @@ import gzip
 import json
 import random
 import re
+import string
 import zlib
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from corpus.sentences import sentence_units, split_sentences
 
 CHUNK_TOKENS = 200
+_PUNCT = set(string.punctuation)
 _WORD = re.compile(r"\w+")
 _STOP = frozenset("the a an of in on at to for by with from and or is was were are be been what which who whom "
                   "whose when where why how did does do that this these those it its as into than".split())
@@ -172,3 +175,27 @@ def squad2_unanswerable(path: Path, xquad: Path, count_tokens, split: str) -> li
                 s, e, units = next(((s, e, u) for s, e, u in ch if s <= pl < e), ch[0])
                 out.append(Example(qa["question"].strip(), title, ctx[s:e], _local(units, s), -1, None, "squad2"))
     return out
+
+
+# -- answer phrase (SQuAD's official normalisation: lower case, no punctuation, no articles)
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+
+
+def squad_normalize(text: str) -> str:
+    text = "".join(ch for ch in (text or "").lower() if ch not in _PUNCT)
+    return " ".join(_ARTICLES.sub(" ", text).split())
+
+
+def squad_em(pred: str, gold: str) -> float:
+    return float(squad_normalize(pred) == squad_normalize(gold))
+
+
+def squad_f1(pred: str, gold: str) -> float:
+    p, g = squad_normalize(pred).split(), squad_normalize(gold).split()
+    if not p or not g:
+        return float(p == g)
+    common = sum((Counter(p) & Counter(g)).values())
+    if common == 0:
+        return 0.0
+    precision, recall = common / len(p), common / len(g)
+    return 2 * precision * recall / (precision + recall)

@@ -21,7 +21,7 @@ class Conversation:
         return resolve(question, self.turns)
 
     def ask(self, question: str, k: int = 5, mode: str = "hybrid", filters=None) -> Answer:
-        from .answer import ask
+        from .ask import ask
 
         query = self.resolve(question)
         focus = self.focus() if query != question else ()

@@ -80,7 +80,7 @@ class MilvusStore:
         self.P, self.A, self.T, self.M = (f"{self.name}_{x}" for x in ("passages", "articles", "texts", "meta"))
         self._ensure_small_collections()
         self._pending: Optional[dict] = None
-        from .store import FtsTokenizer
+        from .sqlite import FtsTokenizer
 
         self.tokens = FtsTokenizer()
         for name in (self.M, self.T, self.A, self.P):  # a reopened Milvus Lite file starts released

@@ -1,5 +1,5 @@
 """Answer confidence: the reader's answerability (best unit logit minus its no-answer logit), mapped to a
-probability by a logistic fit stored as JSON next to the reader (qa/reader/calibration.json), fitted by
+probability by a logistic fit stored as JSON next to the reader (qa/answer/reader/calibration.json), fitted by
 bench/fit_reader_calibration.py on data that no reported number uses. Plain JSON: no pickle."""
 from __future__ import annotations
 

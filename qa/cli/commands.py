@@ -8,7 +8,8 @@ from pathlib import Path
 
 from corpus.errors import ArticleQAError
 
-from . import cli_format as fmt
+from . import evaluate, maint, serve
+from . import formatting as fmt
 
 EPILOG = """examples:
   article-qa ask "What did the U.S. offer Maduro?"        (first run indexes the sample articles)
@@ -20,8 +21,8 @@ environment: ARTICLE_QA_LIBRARY (library folder), ARTICLE_QA_MODEL (model name o
 ARTICLE_QA_PRECISION (auto, float32, bfloat16)"""
 
 
-# Modules named qa.<name> with a `register(subparsers)` function; each adds its own verbs.
-EXTENSIONS: tuple[str, ...] = ("cli_serve", "cli_eval", "cli_maint")
+# Verb modules with a `register(subparsers)` function; each adds its own verbs.
+EXTENSIONS = (serve, evaluate, maint)
 
 
 def _common(p: argparse.ArgumentParser):
@@ -31,13 +32,13 @@ def _common(p: argparse.ArgumentParser):
 
 
 def _open(args, **kw):
-    from .config import open_library
+    from ..config import open_library
 
     return open_library(args.library, args.model, args.precision, progress=sys.stderr.isatty(), **kw)
 
 
 def _filters(args):
-    from .filters import Filters
+    from ..answer.filters import Filters
 
     return Filters(outlets=tuple(args.outlet or ()), authors=tuple(args.author or ()), since=args.since,
                    until=args.until, article_ids=tuple(args.article or ()))
@@ -96,7 +97,7 @@ def cmd_ask(args) -> int:
     lib = _open(args)
     filters = _filters(args)
     if args.questions:
-        from .conversation import answer_lines
+        from ..answer.conversation import answer_lines
 
         for out in answer_lines(lib, _read_questions(args.questions), k=args.k, mode=args.mode, filters=filters):
             print(json.dumps(out, ensure_ascii=False), flush=True)
@@ -114,7 +115,7 @@ CHAT_HELP = "Type a question; follow-ups may say 'he' or 'that'. Commands: /new 
 
 
 def cmd_chat(args) -> int:
-    from .conversation import Conversation
+    from ..answer.conversation import Conversation
 
     lib = _open(args)
     conv = Conversation(lib)
@@ -189,7 +190,7 @@ def cmd_reindex(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .retrieval import MODES
+    from ..answer.retrieval import MODES
 
     ap = argparse.ArgumentParser(prog="article-qa", description="Ask questions of your own articles; answers cite "
                                  "exact passages.", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -247,9 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_reindex)
 
     for mod in EXTENSIONS:  # verbs that live in their own modules: register(sub) adds subparsers
-        import importlib
-
-        importlib.import_module(f"qa.{mod}").register(sub)
+        mod.register(sub)
     for name, sp in sub.choices.items():
         _common(sp)
     return ap

@@ -85,7 +85,7 @@ def load(folder: Path | None = None) -> tuple[ReaderNet, dict]:
     missing, unexpected = net.load_state_dict(state, strict=False)
     if unexpected or any(k in missing for k in trained_keys(net.state_dict())):
         raise ReaderModelError(f"The reader weights in {folder} do not fit the network (unexpected "
-                               f"{unexpected[:3]}); rebuild them with: python -m qa.reader.train")
+                               f"{unexpected[:3]}); rebuild them with: python -m qa.answer.reader.train")
     return net.eval(), manifest
 
 

@@ -14,7 +14,7 @@ MANIFEST_FILE = WEIGHTS_DIR / "manifest.json"
 
 
 def weights_dir() -> Path:
-    """The reader in use: ARTICLE_QA_READER (a folder from `python -m qa.reader.train --out`) or the shipped one."""
+    """The reader in use: ARTICLE_QA_READER (a folder from `python -m qa.answer.reader.train --out`) or the shipped one."""
     import os
 
     return Path(os.environ.get("ARTICLE_QA_READER") or WEIGHTS_DIR)
@@ -34,10 +34,10 @@ def read_manifest(folder: Path | None = None) -> dict:
         return json.loads(path.read_text("utf-8"))
     except OSError:
         raise ReaderModelError(f"The reader manifest {path} is missing. Reinstall article-qa, or rebuild the "
-                               "weights with: python -m qa.reader.train") from None
+                               "weights with: python -m qa.answer.reader.train") from None
     except ValueError as e:
         raise ReaderModelError(f"The reader manifest {path} is not valid JSON ({e}). Reinstall article-qa, or "
-                               "rebuild it with: python -m qa.reader.train") from None
+                               "rebuild it with: python -m qa.answer.reader.train") from None
 
 
 def verify(folder: Path | None = None) -> dict:
@@ -47,10 +47,10 @@ def verify(folder: Path | None = None) -> dict:
     path = folder / manifest.get("weights", WEIGHTS_FILE.name)
     if not path.is_file():
         raise ReaderModelError(f"The reader weights {path} are missing. Reinstall article-qa, or rebuild them "
-                               "with: python -m qa.reader.train")
+                               "with: python -m qa.answer.reader.train")
     digest = sha256(path)
     if digest != manifest.get("sha256"):
         raise ReaderModelError(f"The reader weights {path} are damaged: sha256 {digest[:12]}... does not match "
                                f"the manifest's {str(manifest.get('sha256'))[:12]}... Reinstall article-qa, or "
-                               "rebuild them with: python -m qa.reader.train")
+                               "rebuild them with: python -m qa.answer.reader.train")
     return manifest

@@ -19,7 +19,7 @@ The data set's library is built once and cached (see --cache); later runs and ot
 def register(sub):
     import argparse
 
-    from .evaluation.datasets import FORMATS
+    from ..evaluation.datasets import FORMATS
 
     p = sub.add_parser("eval", help="evaluate retrieval and answers on a benchmark (BEIR, SQuAD, MTRAG, articles)",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -50,11 +50,11 @@ def register(sub):
 def cmd_eval(args) -> int:
     from pathlib import Path
 
-    from .config import make_encoder
-    from .evaluation.datasets import load_dataset
-    from .evaluation.report import markdown
-    from .evaluation.runner import run_eval
-    from .retrieval import check_mode
+    from ..config import make_encoder
+    from ..evaluation.datasets import load_dataset
+    from ..evaluation.report import markdown
+    from ..evaluation.runner import run_eval
+    from ..answer.retrieval import check_mode
 
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     if not modes:

@@ -1,7 +1,7 @@
 """Train the reader from the bundled MiniLM weights on SQuAD 1.1 train (seeded, CPU), print held-out
 scores and write the shipped weights with their manifest.
 
-    python -m qa.reader.train            # about 45 minutes on a 2-core CPU; see --help
+    python -m qa.answer.reader.train            # about 45 minutes on a 2-core CPU; see --help
 
 Held-out scores come from SQuAD train titles never trained on (squad.heldout_title); xquad-en and the
 report half of SQuAD 2.0 dev are measured by the product's own evaluation (bench/README.md).
@@ -23,12 +23,12 @@ from . import model, squad
 from .features import collate, encode_pair, token_span
 from .read import decode, run_batch
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DATA = ROOT.parent / "shared" / "data"
 
 
 def parse(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m qa.reader.train", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python -m qa.answer.reader.train", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--squad", type=Path, default=DATA / "squad", help="folder with train-v1.1.json.gz and dev-v2.0.json.gz")
     ap.add_argument("--xquad", type=Path, default=DATA / "xquad-en" / "xquad.en.json",
@@ -104,15 +104,11 @@ def loss_of(net, batch, torch, bf16: bool):
 
 
 def f1(pred: str, gold: str) -> float:
-    from qa.evaluation.metrics import squad_f1
-
-    return squad_f1(pred, gold)
+    return squad.squad_f1(pred, gold)
 
 
 def heldout_scores(net, tokenizer, examples, bf16: bool) -> dict:
     """Unit accuracy and phrase EM/F1 on positives; no-answer accuracy (margin < 0) on negatives."""
-    from qa.evaluation.metrics import squad_em
-
     pos = {"n": 0, "unit": 0, "em": 0.0, "f1": 0.0, "answered": 0}
     neg = Counter()
     for b in range(0, len(examples), 32):
@@ -126,7 +122,7 @@ def heldout_scores(net, tokenizer, examples, bf16: bool) -> dict:
                 pos["answered"] += r.margin > 0
                 a, z = r.phrases[r.best]
                 gold = e.text[e.answer[0]:e.answer[1]]
-                pos["em"] += squad_em(e.text[a:z], gold)
+                pos["em"] += squad.squad_em(e.text[a:z], gold)
                 pos["f1"] += f1(e.text[a:z], gold)
             else:
                 neg[e.kind, "n"] += 1
@@ -214,7 +210,7 @@ def main(argv=None):
         "steps": len(plan),
         "train_minutes": round((time.time() - t1) / 60, 1),
         "heldout": scores,
-        "command": "python -m qa.reader.train " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": "python -m qa.answer.reader.train " + " ".join(argv if argv is not None else sys.argv[1:]),
     }
     manifest = model.save(net, args.out, manifest)
     log(f"wrote {args.out / model.WEIGHTS_FILE.name} ({manifest['bytes'] / 1e6:.1f} MB) and its manifest")

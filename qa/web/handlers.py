@@ -14,9 +14,9 @@ from typing import Callable, Optional, Sequence
 
 from corpus.errors import ArticleQAError, LibraryError
 
-from . import web_render as render
-from .conversation import Conversation
-from .filters import Filters
+from . import render
+from ..answer.conversation import Conversation
+from ..answer.filters import Filters
 
 log = logging.getLogger("article-qa.web")
 PAGE_SIZE = 20

@@ -5,8 +5,8 @@ import json
 
 
 def cmd_check(args) -> int:
-    from .config import resolve_library
-    from .integrity import check
+    from ..config import resolve_library
+    from ..integrity import check
 
     report = check(resolve_library(args.library)[0])
     print(json.dumps(report.to_json(), indent=2, ensure_ascii=False) if args.json else report.text())
@@ -16,8 +16,8 @@ def cmd_check(args) -> int:
 
 
 def cmd_repair(args) -> int:
-    from .config import resolve_library
-    from .integrity import repair
+    from ..config import resolve_library
+    from ..integrity import repair
 
     actions, report = repair(resolve_library(args.library)[0])
     if args.json:

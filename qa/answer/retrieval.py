@@ -8,7 +8,7 @@ import numpy as np
 from corpus.errors import QuestionError
 
 from .filters import Filters
-from .fts import terms
+from ..store.fts import terms
 
 MODES = ("dense", "bm25", "hybrid")
 POOL = 100  # candidates taken from each leg before fusion

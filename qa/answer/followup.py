@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from .fts import STOP_WORDS
+from ..store.fts import STOP_WORDS
 
 PERSON = {"he": None, "him": None, "his": "'s", "she": None, "her": None, "hers": "'s"}
 THING = {"it", "its", "that", "this", "those", "these", "they", "them", "their", "there", "then"}

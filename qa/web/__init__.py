@@ -1,0 +1,9 @@
+"""The browser face's handlers (pure Python; app.py wires them to Gradio); `from qa import web` is its one way in."""
+from . import render
+from .handlers import (ARTICLE_COLUMNS, NAMES, PAGE_SIZE, UPLOAD_TYPES, ChatSession, add_url, ask_json,
+                       citation_choices, clear_chat, library_info, list_articles, make_filters, open_citation, outlets,
+                       remove_article, respond, select_turn, show_citation, source_panel, upload)
+
+__all__ = ["ARTICLE_COLUMNS", "NAMES", "PAGE_SIZE", "UPLOAD_TYPES", "ChatSession", "add_url", "ask_json",
+           "citation_choices", "clear_chat", "library_info", "list_articles", "make_filters", "open_citation",
+           "outlets", "remove_article", "render", "respond", "select_turn", "show_citation", "source_panel", "upload"]
