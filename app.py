@@ -12,8 +12,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is i
 
 import gradio as gr  # noqa: E402
 
-from corpus.errors import ArticleQAError  # noqa: E402
-from qa import MODES, open_library  # noqa: E402
+from qa import MODES, ArticleQAError, open_library  # noqa: E402
 from qa import web  # noqa: E402
 
 UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".pdf", ".jsonl"]
