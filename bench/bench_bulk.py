@@ -146,12 +146,7 @@ def child(args) -> dict:
         out["encode_passages_per_s"] = round(stats["encoded"] / stats["encode_s"], 2) if stats["encode_s"] else None
         out["write_passages_per_s"] = round(passages / stats["commit_s"], 1) if stats["commit_s"] else None
     # no duplicates: every stored passage belongs to a distinct (article, index)
-    if getattr(lib.store, "native_vectors", False):
-        rows = lib.store._query(lib.store.P, "id >= 0", ["article_id", "idx"])
-        keys = [(r["article_id"], r["idx"]) for r in rows]
-    else:
-        with lib.store.lock:
-            keys = [tuple(r) for r in lib.store.db.execute("SELECT article_id, idx FROM passages")]
+    keys = [(aid, idx) for _, aid, idx in lib.store.passage_keys()]
     out["distinct_passages"] = len(set(keys))
     out["stored_passage_rows"] = len(keys)
     lib.close()

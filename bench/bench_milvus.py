@@ -72,19 +72,19 @@ def variant_store(spec: dict):
     tok = FtsTokenizer() if spec.get("fts5_tokens") else None
 
     class VariantStore(ms.MilvusStore):
-        def _create(self, name, fields, index, functions=()):
-            if name == self.P:
-                fields = [(f, t, {**kw, "analyzer_params": analyzer} if kw.get("enable_analyzer") else kw)
-                          for f, t, kw in fields]
-                if spec.get("title"):
-                    fields = [(f, t, {"max_length": 65535}) if f == "text" else (f, t, kw) for f, t, kw in fields]
+        def passage_schema(self, fields, functions):
+            fields = [(f, t, {**kw, "analyzer_params": analyzer} if kw.get("enable_analyzer") else kw)
+                      for f, t, kw in fields]
+            if spec.get("title"):
+                fields = [(f, t, {"max_length": 65535}) if f == "text" else (f, t, kw) for f, t, kw in fields]
+                if all(f != "lexical" for f, _, _ in fields):
                     fields.append(("lexical", "VARCHAR", {"max_length": 65535, "enable_analyzer": True,
                                                           "analyzer_params": analyzer}))
-                    functions = [Function(name=f"{self.name}_bm25", function_type=FunctionType.BM25,
-                                          input_field_names=["lexical"], output_field_names=["sparse"])]
-            return super()._create(name, fields, index, functions)
+                functions = [Function(name=f"{self.name}_bm25", function_type=FunctionType.BM25,
+                                      input_field_names=["lexical"], output_field_names=["sparse"])]
+            return fields, functions
 
-        def _index_params(self, name, field, metric):
+        def index_params(self, name, field, metric):
             if name == self.P and metric == "BM25" and spec.get("bm25"):
                 return {"params": dict(spec["bm25"])}  # BM25 build parameters (k1, b)
             return {}
@@ -95,12 +95,12 @@ def variant_store(spec: dict):
             hits = super().lexical_search(terms, n, filters, title_weight, body_weight)
             return [(pid, abs(sc)) for pid, sc in hits] if spec.get("fix_sign") else hits
 
-        def insert_passage(self, db, p, title, vector):
-            pid = super().insert_passage(db, p, title, vector)
+        def passage_row(self, p, title, vector):
+            row = super().passage_row(p, title, vector)
             if spec.get("title"):
                 text = f"{title}\n{p.text}" if title else p.text
-                self._pending["passages"][-1]["lexical"] = tok(text) if tok is not None else text
-            return pid
+                row["lexical"] = tok(text) if tok is not None else text
+            return row
 
     return VariantStore
 

@@ -98,17 +98,8 @@ def open_store(location: str):
 def passage_ids(store, article_ids: list[str]) -> dict[str, list[int]]:
     """{article id: its passage ids in passage order}, one query per batch of articles."""
     out: dict[str, list[tuple[int, int]]] = {a: [] for a in article_ids}
-    if getattr(store, "native_vectors", False):  # Milvus
-        rows = store._query(store.P, f"article_id in {json.dumps(article_ids)}", ["id", "article_id", "idx"])
-        for r in rows:
-            out[r["article_id"]].append((r["idx"], int(r["id"])))
-    else:  # SQLite
-        marks = ",".join("?" * len(article_ids))
-        with store.lock:
-            rows = store.db.execute(f"SELECT id, article_id, idx FROM passages WHERE article_id IN ({marks})",
-                                    article_ids).fetchall()
-        for pid, aid, idx in rows:
-            out[aid].append((idx, int(pid)))
+    for pid, aid, idx in store.passage_keys(article_ids):
+        out[aid].append((idx, int(pid)))
     return {a: [pid for _, pid in sorted(v)] for a, v in out.items()}
 
 

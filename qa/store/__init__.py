@@ -1,1 +1,1 @@
-"""Storage: passages, articles and vectors on disk (SQLite + FAISS cache, or Milvus), full-text search, near-duplicates."""
+"""Storage: articles, passages and vectors (SQLite + FAISS cache, or Milvus), FTS terms, near-duplicates."""

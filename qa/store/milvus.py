@@ -87,11 +87,24 @@ class MilvusStore:
             if self.client.has_collection(name):
                 self.client.load_collection(name)
 
-    # -- schema
-    def _index_params(self, name: str, field: str, metric: str) -> dict:
-        """Extra build parameters for one index (none by default; benchmarks vary BM25's k1 and b)."""
+    # -- hooks a subclass may override (bench/bench_milvus.py varies BM25 this way)
+    def index_params(self, name: str, field: str, metric: str) -> dict:
+        """Extra build parameters for one index (none by default)."""
         return {}
 
+    def passage_schema(self, fields: list, functions: list) -> tuple[list, list]:
+        """The passages collection's (name, type, options) fields and functions, before it is created."""
+        return fields, functions
+
+    def passage_row(self, p: Passage, title: str, vector) -> dict:
+        """The row stored for one passage."""
+        return {"id": passage_id(p.article_id, p.index), "article_id": p.article_id, "idx": p.index,
+                "paragraphs": json.dumps(list(p.paragraphs)), "start": p.start, "end": p.end, "text": p.text,
+                "lexical": self.tokens(f"{title}\n{p.text}" if title else p.text)[:60000],
+                "sentences": json.dumps([[s.start, s.end] for s in p.sentences]),
+                **self._article_meta, "dense": np.asarray(vector, np.float32).tolist()}
+
+    # -- schema
     def _create(self, name, fields, index, functions=()):
         from pymilvus import DataType
 
@@ -104,7 +117,7 @@ class MilvusStore:
             schema.add_function(f)
         params = self.client.prepare_index_params()
         for field, itype, metric in index:
-            params.add_index(field, index_type=itype, metric_type=metric, **self._index_params(name, field, metric))
+            params.add_index(field, index_type=itype, metric_type=metric, **self.index_params(name, field, metric))
         self.client.create_collection(name, schema=schema, index_params=params, consistency_level="Strong")
 
     def _ensure_small_collections(self):
@@ -123,18 +136,20 @@ class MilvusStore:
                               ("authors", *v(4096)), ("outlet", *v(512)), ("date", *v(10)), ("source", *v(4096)),
                               ("paragraphs", *v(65535)), ("added_at", *v(40)), ("canonical_id", *v(64)),
                               ("signature", "FLOAT_VECTOR", {"dim": dim})], [("signature", "FLAT", "IP")])
-        self._create(self.P, [("id", "INT64", {"is_primary": True}), ("article_id", *v(64)), ("idx", "INT64", {}),
-                              ("paragraphs", *v(8192)), ("start", "INT64", {}), ("end", "INT64", {}),
-                              ("text", *v(65535)),
-                              ("lexical", "VARCHAR", {"max_length": 65535, "enable_analyzer": True,
-                                                      "analyzer_params": ANALYZER}),
-                              ("sentences", *v(65535)), ("outlet", *v(512)), ("authors", *v(4096)),
-                              ("date", *v(10)), ("dense", "FLOAT_VECTOR", {"dim": dim}),
-                              ("sparse", "SPARSE_FLOAT_VECTOR", {})],
+        fields = [("id", "INT64", {"is_primary": True}), ("article_id", *v(64)), ("idx", "INT64", {}),
+                  ("paragraphs", *v(8192)), ("start", "INT64", {}), ("end", "INT64", {}),
+                  ("text", *v(65535)),
+                  ("lexical", "VARCHAR", {"max_length": 65535, "enable_analyzer": True,
+                                          "analyzer_params": ANALYZER}),
+                  ("sentences", *v(65535)), ("outlet", *v(512)), ("authors", *v(4096)),
+                  ("date", *v(10)), ("dense", "FLOAT_VECTOR", {"dim": dim}),
+                  ("sparse", "SPARSE_FLOAT_VECTOR", {})]
+        bm25 = Function(name=f"{self.name}_bm25", function_type=FunctionType.BM25,
+                        input_field_names=["lexical"], output_field_names=["sparse"])
+        fields, functions = self.passage_schema(fields, [bm25])
+        self._create(self.P, fields,
                      [("dense", "FLAT" if self.client_is_lite else "HNSW", "IP"),
-                      ("sparse", "SPARSE_INVERTED_INDEX", "BM25")],
-                     [Function(name=f"{self.name}_bm25", function_type=FunctionType.BM25,
-                               input_field_names=["lexical"], output_field_names=["sparse"])])
+                      ("sparse", "SPARSE_INVERTED_INDEX", "BM25")], functions)
 
     @property
     def client_is_lite(self) -> bool:
@@ -205,14 +220,9 @@ class MilvusStore:
                               "authors": json.dumps([x.lower() for x in a.authors], ensure_ascii=False)}
 
     def insert_passage(self, db, p: Passage, title: str, vector) -> int:
-        pid = passage_id(p.article_id, p.index)
-        self._pending["passages"].append({
-            "id": pid, "article_id": p.article_id, "idx": p.index, "paragraphs": json.dumps(list(p.paragraphs)),
-            "start": p.start, "end": p.end, "text": p.text,
-            "lexical": self.tokens(f"{title}\n{p.text}" if title else p.text)[:60000],
-            "sentences": json.dumps([[s.start, s.end] for s in p.sentences]),
-            **self._article_meta, "dense": np.asarray(vector, np.float32).tolist()})
-        return pid
+        row = self.passage_row(p, title, vector)
+        self._pending["passages"].append(row)
+        return row["id"]
 
     def delete_article(self, db, article_id: str) -> list[int]:
         ids = [r["id"] for r in self._query(self.P, f"article_id == {_q(article_id)}", ["id"])]
@@ -297,6 +307,12 @@ class MilvusStore:
             for r in self._query(self.P, f"id in {ids[i:i + 500]}", ["*"]):
                 out[r["id"]] = self._passage(r)
         return out
+
+    def passage_keys(self, article_ids=None) -> list[tuple[int, str, int]]:
+        """(passage id, article id, index in the article) of every passage, or of these articles'."""
+        expr = "id >= 0" if article_ids is None else f"article_id in {json.dumps(list(article_ids))}"
+        rows = self._query(self.P, expr, ["id", "article_id", "idx"])
+        return [(int(r["id"]), r["article_id"], r["idx"]) for r in rows]
 
     def all_vectors(self, dim: int, batch: int = 20000):
         rows = self._query(self.P, "id >= 0", ["id", "dense"])

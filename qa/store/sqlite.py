@@ -193,6 +193,19 @@ class Store:
                 out.update({r["id"]: (_row_passage(r), r) for r in self.db.execute(q, chunk)})
         return out
 
+    def passage_keys(self, article_ids=None) -> list[tuple[int, str, int]]:
+        """(passage id, article id, index in the article) of every passage, or of these articles'."""
+        with self.lock:
+            if article_ids is None:
+                return [tuple(r) for r in self.db.execute("SELECT id, article_id, idx FROM passages")]
+            ids, out = list(article_ids), []
+            for i in range(0, len(ids), 500):
+                chunk = ids[i:i + 500]
+                out += [tuple(r) for r in self.db.execute(
+                    f"SELECT id, article_id, idx FROM passages WHERE article_id IN ({','.join('?' * len(chunk))})",
+                    chunk)]
+            return out
+
     def all_vectors(self, dim: int, batch: int = 20000):
         """Yield (ids, vectors) in batches, for rebuilding the FAISS cache without re-encoding."""
         with self.lock:
