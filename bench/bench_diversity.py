@@ -22,7 +22,7 @@ def run(lib, ds, k: int, mmr_lambda: float) -> dict:
     from qa.answer import select
     from qa.evaluation.metrics import per_query_ranking
     from qa.evaluation.runner import rank_documents
-    from qa.answer.retrieval import retrieve
+    from qa import retrieve
 
     old, select.MMR_LAMBDA = select.MMR_LAMBDA, mmr_lambda
     doc_ids, runs, distinct, overlap = ds.doc_ids(), {}, [], []

@@ -172,7 +172,7 @@ def ranked_docs(ranked, docmap):
 
 
 def evaluate(lib, qtexts, qvecs, qrels, qids, modes=MODES) -> dict:
-    from qa.answer.retrieval import retrieve
+    from qa import retrieve
 
     runs, times = {m: [] for m in modes}, {m: [] for m in modes}
     for i, text in enumerate(qtexts):
@@ -248,7 +248,7 @@ def main(argv=None):
     lib = Library(args.milvus, enc)
     unflushed = {m: [] for m in MODES}
     if copies["milvus_lite"]["articles_copied"]:
-        from qa.answer.retrieval import retrieve
+        from qa import retrieve
 
         for m in MODES:
             for i in range(min(5, len(qtexts))):

@@ -43,7 +43,7 @@ def main(argv=None):
     import numpy as np
 
     from qa.config import make_encoder
-    from qa.answer.retrieval import retrieve
+    from qa import retrieve
 
     enc = make_encoder(precision=args.precision)
     model = enc.model

@@ -9,12 +9,13 @@ from corpus.errors import ArticleQAError, LibraryError, ModelMismatchError, Ques
 from corpus.records import AlsoIn, Answer, Article, Citation, Highlight, Passage
 
 from .answer.ask import ask
+from .answer.conversation import Conversation
 from .answer.filters import Filters
-from .answer.retrieval import MODES
+from .answer.retrieval import MODES, retrieve
 from .config import default_library_dir, make_encoder, open_library, samples_dir
 from .ingest import AddReport
 from .library import Library
 
-__all__ = ["AddReport", "AlsoIn", "Answer", "Article", "ArticleQAError", "Citation", "Filters", "Highlight",
-           "Library", "LibraryError", "MODES", "ModelMismatchError", "Passage", "QuestionError", "ask",
-           "default_library_dir", "make_encoder", "open_library", "samples_dir"]
+__all__ = ["AddReport", "AlsoIn", "Answer", "Article", "ArticleQAError", "Citation", "Conversation", "Filters",
+           "Highlight", "Library", "LibraryError", "MODES", "ModelMismatchError", "Passage", "QuestionError", "ask",
+           "default_library_dir", "make_encoder", "open_library", "retrieve", "samples_dir"]
