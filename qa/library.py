@@ -320,6 +320,22 @@ class Library:
         ids, scores = self.index.search(qvec, n, allowed)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0])]
 
+    def idf(self, terms: list[str]) -> dict[str, float]:
+        """Smoothed inverse passage frequency per term (1.0 each where the store cannot count)."""
+        gen = self.store.generation()
+        # a local reference: other threads may swap the cache, never mutate the one read here
+        cache = self._idf_cache if getattr(self, "_idf_gen", None) == gen else {}
+        missing = [t for t in terms if t not in cache]
+        if missing:
+            cache = dict(cache)
+            n = max(1, self.store.counts()[1])
+            counts = self.store.doc_freqs(missing) if hasattr(self.store, "doc_freqs") else {}
+            for t in missing:
+                df = counts.get(t)
+                cache[t] = 1.0 if df is None else float(np.log1p((n - df + 0.5) / (df + 0.5)))
+            self._idf_cache, self._idf_gen = cache, gen
+        return {t: cache[t] for t in terms}
+
     # -- asking (see qa.answer.ask)
     def ask(self, question: str, k: int = 5, mode: str = "hybrid", filters=None):
         from .answer.ask import ask

@@ -23,6 +23,14 @@ def test_a_quote_spanning_two_sentences_is_one_unit():
     assert [text[u.start:u.end] for u in units] == ['"We built this. We will keep it," said Ana Ruiz.', "Then she left."]
 
 
+def test_quote_questions_are_recognised():
+    from qa.answer.evidence import is_quote_question
+
+    assert is_quote_question("What did the mayor say about the ferry?")
+    assert is_quote_question("Who warned about a crackdown?")
+    assert not is_quote_question("When did the ferry open?")
+
+
 def test_self_contained_questions_are_left_alone_and_pronouns_resolved():
     assert not needs_context("What did Mayor Dennis Okafor announce on Wednesday?")
     assert needs_context("What did he say next?") and needs_context("And the other bank?")
@@ -91,14 +99,15 @@ def test_compose_keeps_article_order_for_one_article():
             self.n, self.article_id = n, aid
 
     from qa.answer.evidence import Candidate
+    import numpy as np
 
     c1 = C(1, "a")
-    cands = [Candidate(c1, 50, 60, "second", 0.9), Candidate(c1, 0, 10, "first", 0.95)]
+    cands = [Candidate(c1, 50, 60, "second", np.zeros(6), 0.9), Candidate(c1, 0, 10, "first", np.zeros(6), 0.95)]
     text, best, chosen = compose(cands)
     assert best.text == "first" and text == "first [1] second [1]"
 
 
-def test_citations_are_ordered_by_retrieval_plus_reader_support():
+def test_citations_are_ordered_by_retrieval_plus_sentence_support():
     from corpus.records import Citation
     from qa.answer.ask import SUPPORT_WEIGHT, reorder
 

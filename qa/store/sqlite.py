@@ -258,6 +258,16 @@ class Store:
         with self.lock:
             return [(int(r[0]), float(r[1])) for r in self.db.execute(sql, args)]
 
+    def doc_freqs(self, terms: list[str]) -> dict[str, int]:
+        """Passages containing each term (FTS5's own stemming applies), for IDF weights."""
+        out = {}
+        with self.lock:
+            for t in terms:
+                q = '"' + t.replace('"', '""') + '"'
+                out[t] = self.db.execute("SELECT count(*) FROM passages_fts WHERE passages_fts MATCH ?",
+                                         (q,)).fetchone()[0]
+        return out
+
     def counts(self) -> tuple[int, int]:
         with self.lock:
             a = self.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
