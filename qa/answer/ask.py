@@ -178,7 +178,7 @@ def phrase_of(library, query: str, best, timings: dict) -> Optional[Highlight]:
 
     t = time.perf_counter()
     passage = library.store.passages([best.citation.passage_id])[best.citation.passage_id][0]
-    span = answer_phrase(library.reader, evidence_text(query), best, passage)
+    span = best.phrase or answer_phrase(library.reader, evidence_text(query), best, passage)
     timings["phrase_ms"] = (time.perf_counter() - t) * 1000
     if span is None:
         return None

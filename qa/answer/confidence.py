@@ -12,12 +12,13 @@ from pathlib import Path
 import numpy as np
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
-ANSWER_FEATURES = ("best_support", "top_passage_sim", "best_overlap", "coverage", "best_sim")
+ANSWER_FEATURES = ("best_support", "top_passage_sim", "best_overlap", "coverage", "best_sim", "best_reader_prob",
+                   "best_reader_margin")
 
 # Used until a fitted file exists (hand-set, roughly calibrated on the sample articles).
 DEFAULTS = {
-    "sentence": {"weights": [8.0, 3.0, 2.0, 0.5, 1.5, 0.2, 2.0, 0.5], "bias": -7.0},
-    "answer": {"weights": [3.0, 6.0, 2.0, 2.0, 4.0], "bias": -6.0},
+    "sentence": {"weights": [8.0, 3.0, 2.0, 0.5, 1.5, 0.2, 2.0, 0.5, 4.0, 0.2], "bias": -7.0},
+    "answer": {"weights": [3.0, 6.0, 2.0, 2.0, 4.0, 2.0, 0.3], "bias": -6.0},
     "threshold": 0.5,
 }
 
@@ -48,7 +49,7 @@ def sentence_support(features: np.ndarray) -> np.ndarray:
 def answer_features(question_stems: set, best, citations, cited_text_stems: set) -> np.ndarray:
     coverage = len(question_stems & cited_text_stems) / max(1, len(question_stems))
     return np.array([best.score, citations[0].score if citations else 0.0, best.features[1], coverage,
-                     best.features[0]], np.float64)
+                     best.features[0], best.features[8], best.features[9]], np.float64)
 
 
 def answer_confidence(features: np.ndarray) -> float:

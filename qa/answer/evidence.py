@@ -24,7 +24,7 @@ ATTRIBUTION = re.compile(r"\b(said|says|say|told|added|warned|wrote|argued|noted
                          r"insisted|predicted|cautioned|recalled|declared|stated)\b", re.I)
 _QUOTES = re.compile(r"[\"\u201c\u201d]")
 SENTENCE_FEATURES = ("sim", "overlap", "passage_sim", "bigram_overlap", "quote_match", "length", "idf_overlap",
-                     "type_match")
+                     "type_match", "reader_prob", "reader_margin")
 _YEAR_DATE = re.compile(r"\b(1[0-9]{3}|20[0-9]{2}|January|February|March|April|May|June|July|August|September|"
                         r"October|November|December|Jan\.|Feb\.|Aug\.|Sept?\.|Oct\.|Nov\.|Dec\.|Monday|Tuesday|"
                         r"Wednesday|Thursday|Friday|Saturday|Sunday|century|decade)\b")
@@ -73,6 +73,7 @@ class Candidate:
     text: str
     features: np.ndarray
     score: float = 0.0
+    phrase: tuple[int, int] | None = None  # article offsets of the reader's answer phrase in this unit
 
 
 def stems(text: str) -> set:
@@ -97,6 +98,29 @@ def passage_units(p) -> list[tuple[int, int]]:
     in one unit (corpus.sentences.sentence_units)."""
     spans = [Span(s.start - p.start, s.end - p.start) for s in p.sentences]
     return [(u.start + p.start, u.end + p.start) for u in sentence_units(p.text, spans)]
+
+
+READ_TOP = 5  # passages the trained reader reads for one question: the top citations by retrieval
+UNREAD_MARGIN = -5.0  # reader margin given to units of passages it did not read
+
+
+def read_units(library, question: str, citations, rows) -> dict:
+    """{(citation n, start, end): (unit probability, passage margin, phrase offsets)} from the trained
+    reader over the top READ_TOP citations, read in one batch (article offsets)."""
+    reader = getattr(library, "reader", None)
+    if reader is None:
+        return {}
+    shown = [(c, rows[c.passage_id][0]) for c in citations[:READ_TOP]]
+    units = [passage_units(p) for _, p in shown]
+    readings = reader.read(question, [(c.title, p.text, [(a - p.start, b - p.start) for a, b in us])
+                                      for (c, p), us in zip(shown, units)])
+    out = {}
+    for (c, p), us, r in zip(shown, units, readings):
+        margin = float(np.clip(r.margin, -10.0, 10.0))
+        for i, (a, b) in enumerate(us):
+            pa, pb = r.phrases[i]
+            out[c.n, a, b] = (float(r.unit_probs[i]), margin, (p.start + pa, p.start + pb) if pa < pb else None)
+    return out
 
 
 PER_CITATION = 2  # sentences per citation always scored with the encoder
@@ -130,7 +154,9 @@ def candidates(library, question: str, qvec: np.ndarray, citations, rows) -> lis
             items.append((c, a, b, t, overlap, quote, idf_overlap))
     if not items:
         return []
-    prior = [it[6] + 0.5 * it[5] + 0.2 / it[0].n for it in items]
+    read = read_units(library, question, citations, rows)
+    # the reader's favourite units are always encoded, even when they share few words with the question
+    prior = [it[6] + 0.5 * it[5] + 0.2 / it[0].n + 2.0 * read.get((it[0].n, it[1], it[2]), (0.0,))[0] for it in items]
     order = sorted(range(len(items)), key=lambda i: -prior[i])
     keep, per = [], {}
     for i in order:  # each citation's best sentences first
@@ -150,9 +176,10 @@ def candidates(library, question: str, qvec: np.ndarray, citations, rows) -> lis
     sims = library.encoder.encode([in_context(it[0].title, it[3]) for it in items], batch_size=64) @ qvec[0]
     out = []
     for (c, a, b, t, overlap, quote, idf_overlap), sim in zip(items, sims):
+        prob, margin, phrase = read.get((c.n, a, b), (0.0, UNREAD_MARGIN, None))
         f = np.array([sim, overlap, c.score, bigram_overlap(qbigrams, t), quote, min(len(t), 400) / 400,
-                      idf_overlap, answer_type_match(question, t)], np.float64)
-        out.append(Candidate(c, a, b, t, f))
+                      idf_overlap, answer_type_match(question, t), prob, margin], np.float64)
+        out.append(Candidate(c, a, b, t, f, phrase=phrase))
     return out
 
 
