@@ -2,11 +2,12 @@
 `article-qa check` stays fast)."""
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 from corpus.errors import ReaderModelError
+
+from ...store.vectors import sha256_file as sha256
 
 WEIGHTS_DIR = Path(__file__).with_name("weights")
 WEIGHTS_FILE = WEIGHTS_DIR / "reader.safetensors"
@@ -18,14 +19,6 @@ def weights_dir() -> Path:
     import os
 
     return Path(os.environ.get("ARTICLE_QA_READER") or WEIGHTS_DIR)
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def read_manifest(folder: Path | None = None) -> dict:
