@@ -12,7 +12,6 @@ with the same encoder. Articles already in the destination are skipped, so an in
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 import time

@@ -82,7 +82,6 @@ def collect(lib, qs, arts, k=5):
     """Sentence rows (features, label) and answer rows (features, answerable) for each question."""
     from qa import Filters
     from qa.answer.ask import analyze
-    from qa.answer.confidence import answer_features
     from qa.answer.evidence import stems
 
     all_ids = [a.id for a in arts]

@@ -17,7 +17,7 @@ from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
-from ..answer.reader.squad import squad_em, squad_f1, squad_normalize  # noqa: F401  (scored here too)
+from ..answer.reader.squad import squad_em, squad_f1  # noqa: F401  (scored here too)
 
 RECALL_KS = (1, 5, 10, 100)
 RANKING = ("ndcg@10", "mrr@10") + tuple(f"recall@{k}" for k in RECALL_KS)
