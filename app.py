@@ -1,10 +1,14 @@
 """The browser chat (Gradio). Thin: it only wires widgets to the handlers in qa.web.
 
     python app.py --library ~/qa-library --port 7860      (or: article-qa serve ...)
+
+Also serves the ask / list_articles / show_article tools to AI agents over MCP (/gradio_api/mcp/), and,
+with --auth-file, signs users in before anything else (qa.web.auth).
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 
@@ -12,7 +16,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is i
 
 import gradio as gr  # noqa: E402
 
-from qa import MODES, ArticleQAError, open_library  # noqa: E402
+from qa import MODES, ArticleQAError, AuthFileError, open_library  # noqa: E402
 from qa import web  # noqa: E402
 
 UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".pdf", ".jsonl"]
@@ -86,9 +90,31 @@ def _frame(rows):
     return pd.DataFrame(rows, columns=web.ARTICLE_COLUMNS)
 
 
-def build_app(library=None) -> gr.Blocks:
-    """The Blocks app over `library` (a Library, a folder path, or None for the default library)."""
+def _tool(fn):
+    """An agent tool as a Gradio API: same name, hints and docstring; product errors become tool errors."""
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ArticleQAError as e:
+            raise gr.Error(str(e)) from None
+    return call
+
+
+def _editor(request: gr.Request | None, editors) -> str | None:
+    """None when the signed-in user may add and remove articles, else the notice to show."""
+    user = getattr(request, "username", None)
+    if web.auth.may_edit(user, editors):
+        return None
+    return web.render.render_error(f"Only editors ({', '.join(sorted(editors))}) can add or remove articles; "
+                                   f"you are signed in as {user or 'nobody'}.")
+
+
+def build_app(library=None, editors=None) -> gr.Blocks:
+    """The Blocks app over `library` (a Library, a folder path, or None for the default library).
+    `editors`: user names allowed to add and remove articles (None: everyone who can open the page)."""
     lib = library if hasattr(library, "ask") else open_library(library)
+    editors = frozenset(editors) if editors else None
 
     def respond(session, question, k, mode, outlet, since, until):
         session, history, notice, choices, n, html = web.respond(lib, session, question, k, mode, outlet, since, until)
@@ -109,22 +135,23 @@ def build_app(library=None) -> gr.Blocks:
         session, history, notice, choices, n, html = web.clear_chat(lib)
         return session, history, notice, gr.update(choices=choices, value=n), html
 
-    def upload(files, progress=gr.Progress()):
-        return web.upload(lib, files, progress=progress), None
+    def upload(files, request: gr.Request, progress=gr.Progress()):
+        refused = _editor(request, editors)
+        return refused or web.upload(lib, files, progress=progress), None
 
-    def add_url(url, progress=gr.Progress()):
-        return web.add_url(lib, url, progress=progress)
+    def add_url(url, request: gr.Request, progress=gr.Progress()):
+        return _editor(request, editors) or web.add_url(lib, url, progress=progress)
+
+    def remove(article_id, request: gr.Request):
+        return _editor(request, editors) or web.remove_article(lib, article_id)
+
+    def editing(request: gr.Request):
+        shown = gr.update(visible=_editor(request, editors) is None)
+        return shown, shown, shown
 
     def refresh(query, page=0):
         rows, info, page = web.list_articles(lib, query, page)
         return _frame(rows), info, page, web.library_info(lib), gr.update(choices=web.outlets(lib))
-
-    def ask(question: str, k: int = 5, mode: str = "hybrid") -> dict:
-        """Answer one question from the library; returns the answer JSON (answer, highlight, citations)."""
-        try:
-            return web.ask_json(lib, question, k, mode)
-        except ArticleQAError as e:
-            raise gr.Error(str(e)) from None
 
     private = dict(api_visibility="private")
     asking = dict(concurrency_id="ask", concurrency_limit=4, **private)
@@ -163,7 +190,7 @@ def build_app(library=None) -> gr.Blocks:
                         cite_go = gr.Button(visible="hidden", elem_id="cite-go")
             with gr.Tab("Library", id="library"):
                 info = gr.Markdown(elem_id="library-info")
-                with gr.Row(equal_height=False):
+                with gr.Row(equal_height=False) as adding:
                     with gr.Column(min_width=300):
                         files = gr.File(label="Add files (.txt .md .html .htm .pdf .jsonl, up to 20 MB each)",
                                         file_count="multiple", file_types=UPLOAD_TYPES, type="filepath",
@@ -179,7 +206,7 @@ def build_app(library=None) -> gr.Blocks:
                     prev_btn = gr.Button("← Previous", size="sm", min_width=80)
                     page_info = gr.Markdown(elem_id="page-info")
                     next_btn = gr.Button("Next →", size="sm", min_width=80)
-                with gr.Row(equal_height=True):
+                with gr.Row(equal_height=True) as removing:
                     remove_id = gr.Textbox(label="Article id to remove (click a row to fill it)", scale=4,
                                            elem_id="remove-id")
                     remove_btn = gr.Button("Remove", variant="stop", scale=1, min_width=80, elem_id="remove")
@@ -205,37 +232,68 @@ def build_app(library=None) -> gr.Blocks:
         next_btn.click(lambda q, p: refresh(q, p + 1), [search, page], listing, **private)
         table.select(pick_row, None, remove_id, **private)
         for trigger in (remove_id.submit, remove_btn.click):
-            trigger(lambda i: web.remove_article(lib, i), remove_id, remove_report, **indexing) \
+            trigger(remove, remove_id, remove_report, **indexing) \
                 .then(refresh, search, listing, **private)
         demo.load(refresh, search, listing, **private)
-        gr.api(ask, api_name="ask", concurrency_id="ask", concurrency_limit=4)
+        demo.load(editing, None, [adding, removing, remove_report], **private)
+        # The public API = the agent tools (MCP); not queued, so an MCP call runs in the request that
+        # brought it (and its sign-in) instead of a second HTTP client without credentials.
+        for fn in web.agent_tools(lib):
+            gr.api(_tool(fn), api_name=fn.__name__, queue=False, concurrency_id="ask", concurrency_limit=4)
     demo.queue(max_size=64, default_concurrency_limit=4)
     return demo
 
 
-def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, block: bool = True):
-    """Start the server with safe defaults: local only, no share link, no extra file access."""
+def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, block: bool = True, mcp: bool = True,
+           signin=None):
+    """Start the server with safe defaults: local only, no share link, no extra file access. `signin`
+    (a web.auth.SignIn) puts the sign-in gate in front of everything, MCP included."""
+    secured = {}
+    if signin is not None:
+        from starlette.middleware import Middleware
+
+        secured = dict(app_kwargs={"middleware": [Middleware(web.auth.Gate, signin=signin)]},
+                       auth_dependency=web.auth.signed_in_user)
     return demo.launch(server_name=host, server_port=port, share=False, max_file_size=MAX_FILE_SIZE,
+                       mcp_server=mcp, **secured,
                        css=CSS, theme=gr.themes.Default(font=["system-ui", "sans-serif"],
                                                         font_mono=["ui-monospace", "monospace"]),
                        js=CLICK_JS, head=HEAD, ssr_mode=False, prevent_thread_lock=not block, show_error=False)
 
 
-def serve(library=None, host="127.0.0.1", port=7860, model=None, precision=None, block=True):
+def serve(library=None, host="127.0.0.1", port=7860, model=None, precision=None, block=True, mcp=True,
+          auth_file=None, editors=None):
+    signin = web.auth.SignIn.from_file(auth_file) if auth_file else None
+    if signin is None and not web.auth.is_loopback(host):
+        raise AuthFileError(
+            f"--host {host} would expose the library to the network without sign-in; add --auth-file FILE "
+            "(users made with: article-qa user add NAME --auth-file FILE), or keep the default --host 127.0.0.1")
+    if editors and signin is None:
+        raise AuthFileError("--editors needs --auth-file FILE: without sign-in nobody has a name")
+    unknown = sorted(set(editors or ()) - set(signin.users if signin else ()))
+    if unknown:
+        raise AuthFileError(f"--editors names {', '.join(unknown)}, not in {auth_file}; add them with: "
+                                     f"article-qa user add NAME --auth-file {auth_file}")
     lib = open_library(library, model, precision, progress=True)
-    return launch(build_app(lib), host, port, block)
+    return launch(build_app(lib, editors), host, port, block, mcp, signin)
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="app.py", description="The article-qa browser chat.")
     ap.add_argument("--library", metavar="DIR", help="library folder (default: $ARTICLE_QA_LIBRARY or per-user)")
-    ap.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this computer only)")
+    ap.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this computer "
+                    "only; any other address needs --auth-file)")
     ap.add_argument("--port", type=int, default=7860)
     ap.add_argument("--model", help="sentence-transformers model (default: the bundled one)")
     ap.add_argument("--precision", choices=["auto", "float32", "bfloat16"])
+    ap.add_argument("--no-mcp", action="store_true", help="do not serve the MCP tools at /gradio_api/mcp/")
+    ap.add_argument("--auth-file", metavar="FILE", help="users who may sign in (made with: article-qa user add NAME)")
+    ap.add_argument("--editors", metavar="A,B", help="only these signed-in users may add or remove articles")
     args = ap.parse_args(argv)
+    editors = [e.strip() for e in (args.editors or "").split(",") if e.strip()] or None
     try:
-        serve(args.library, args.host, args.port, args.model, args.precision)
+        serve(args.library, args.host, args.port, args.model, args.precision, mcp=not args.no_mcp,
+              auth_file=args.auth_file, editors=editors)
     except ArticleQAError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

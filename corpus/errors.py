@@ -51,3 +51,7 @@ class MissingExtraError(ArticleQAError, ImportError):
 
 class ReaderModelError(ArticleQAError):
     """The reader's shipped weights are missing, damaged, or do not fit the base model."""
+
+
+class AuthFileError(ArticleQAError):
+    """The sign-in file (serve --auth-file) is missing, unreadable or malformed, or a user name is invalid."""

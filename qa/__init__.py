@@ -5,7 +5,7 @@
     lib.add_paths(["articles/"])
     answer = ask(lib, "What did the U.S. offer Maduro?")
 """
-from corpus.errors import ArticleQAError, LibraryError, ModelMismatchError, QuestionError
+from corpus.errors import ArticleQAError, AuthFileError, LibraryError, ModelMismatchError, QuestionError
 from corpus.records import AlsoIn, Answer, Article, Citation, Highlight, Passage
 
 from .answer.ask import ask
@@ -16,6 +16,6 @@ from .config import default_library_dir, make_encoder, open_library, samples_dir
 from .ingest import AddReport
 from .library import Library
 
-__all__ = ["AddReport", "AlsoIn", "Answer", "Article", "ArticleQAError", "Citation", "Conversation", "Filters",
+__all__ = ["AddReport", "AlsoIn", "Answer", "Article", "ArticleQAError", "AuthFileError", "Citation", "Conversation", "Filters",
            "Highlight", "Library", "LibraryError", "MODES", "ModelMismatchError", "Passage", "QuestionError", "ask",
            "default_library_dir", "make_encoder", "open_library", "retrieve", "samples_dir"]

@@ -3,6 +3,7 @@
 Screenshots go to test-artifacts/ (gitignored). Run: pytest -m browser tests/test_browser.py"""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -256,7 +257,7 @@ def test_gradio_client_ask_via_serve(indexed, tmp_path):
     try:
         url = f"http://127.0.0.1:{port}/"
         wait_up(url, proc=proc)
-        out = Client(url, verbose=False).predict(MADURO, 5, "hybrid", api_name="/ask")
+        out = json.loads(Client(url, verbose=False).predict(MADURO, 5, "hybrid", api_name="/ask"))
         assert out["question"] == MADURO and not out["abstained"]
         assert out["citations"] and "Maduro" in out["citations"][0]["title"]
         assert out["highlight"]["citation"] in [c["n"] for c in out["citations"]]

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from qa import ArticleQAError
+
 from qa import samples_dir, web
 from qa.web.render import render_answer, render_source
 
@@ -205,11 +207,21 @@ def test_xss_in_question_and_titles_is_escaped(library):
     assert "&lt;img" in history[0]["content"]
 
 
-def test_ask_json_matches_the_schema(samples):
-    out = web.ask_json(samples, MADURO, 3, "bm25")
+def test_agent_tools_answer_in_the_schema_and_show_what_they_cite(samples):
+    import json
+
+    ask, list_articles, show_article = web.agent_tools(samples)
+    out = json.loads(ask(MADURO, 3, "bm25"))
     assert {"question", "answer", "abstained", "confidence", "searched_for", "highlight", "citations",
             "closest"} <= set(out)
     assert 0 < len(out["citations"]) <= 3
+    c = out["citations"][0]
+    assert json.loads(show_article(c["article_id"]))["text"][c["start"]:c["end"]] == c["text"]
+    assert c["article_id"] in [r["id"] for r in json.loads(list_articles("Maduro"))]
+    filtered = json.loads(ask(MADURO, 3, "bm25", outlet="No Such Outlet"))
+    assert filtered["abstained"] and not filtered["citations"]
+    with pytest.raises(ArticleQAError, match="YYYY-MM-DD"):
+        ask(MADURO, since="last week")
 
 
 @pytest.mark.model

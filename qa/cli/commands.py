@@ -8,7 +8,7 @@ from pathlib import Path
 
 from corpus.errors import ArticleQAError
 
-from . import evaluate, maint, serve
+from . import evaluate, maint, serve, users
 from . import formatting as fmt
 
 EPILOG = """examples:
@@ -22,7 +22,7 @@ ARTICLE_QA_PRECISION (auto, float32, bfloat16)"""
 
 
 # Verb modules with a `register(subparsers)` function; each adds its own verbs.
-EXTENSIONS = (serve, evaluate, maint)
+EXTENSIONS = (serve, evaluate, maint, users)
 
 
 def _common(p: argparse.ArgumentParser):

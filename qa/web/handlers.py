@@ -153,11 +153,6 @@ def clear_chat(lib, session: Optional[ChatSession] = None):
     return (session, [], "") + _turn_view(lib, session)
 
 
-def ask_json(lib, question, k=5, mode="hybrid") -> dict:
-    """The /ask API: one stateless question, the answer JSON (errors raise ArticleQAError)."""
-    return lib.ask(question, k=int(k), mode=mode).to_json()
-
-
 # -- library management
 def _summary(report: dict, names: dict) -> str:
     def name(s):
