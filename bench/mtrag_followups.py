@@ -51,6 +51,7 @@ def summarize(rows: list[dict], followup: set, answerable: dict) -> dict:
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--limit", type=int, help="only the first N tasks")
+    ap.add_argument("--only", choices=("last turn", "with history"), help="run one of the two modes")
     args = ap.parse_args()
     if not MTRAG.exists():
         print(f"{MTRAG} is not present; nothing to measure", file=sys.stderr)
@@ -67,6 +68,8 @@ def main():
     results = {}
     try:
         for name, history in (("last turn", False), ("with history", True)):
+            if args.only and name != args.only:
+                continue
             metrics, rows, _ = evaluate_mode(lib, ds, "hybrid", k=5, history=history)
             for r in rows:
                 r["abstained"] = r["highlight"] is None

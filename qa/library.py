@@ -336,6 +336,19 @@ class Library:
             self._idf_cache, self._idf_gen = cache, gen
         return {t: cache[t] for t in terms}
 
+    def sources(self) -> dict:
+        """The outlets, authors and dates of the stored articles, which a question may name ("according to
+        the Overland Wire Service"); cached per store generation."""
+        gen = self.store.generation()
+        cached = getattr(self, "_sources", None)
+        if cached is None or cached[0] != gen:
+            rows = self.list()
+            cached = (gen, {"outlets": sorted({r["outlet"] for r in rows if r["outlet"]}),
+                            "authors": sorted({a for r in rows for a in r["authors"] if a}),
+                            "dates": {r["id"]: r["date"] for r in rows if r["date"]}})
+            self._sources = cached
+        return cached[1]
+
     # -- asking (see qa.answer.ask)
     def ask(self, question: str, k: int = 5, mode: str = "hybrid", filters=None):
         from .answer.ask import ask

@@ -65,6 +65,8 @@ def test_remove_and_filters(where):
         assert ans.citations and {c.outlet for c in ans.citations} == {keep["outlet"]}, mode
         ans = lib.ask(keep["title"], k=5, mode=mode, filters=Filters(article_ids=(keep["id"],)))
         assert {c.article_id for c in ans.citations} == {keep["id"]}
+        ans = lib.ask(keep["title"], k=10, mode=mode, filters=Filters(exclude_ids=(keep["id"],)))
+        assert ans.citations and keep["id"] not in {c.article_id for c in ans.citations}, mode
     if keep["date"]:
         ans = lib.ask(keep["title"], k=10, filters=Filters(since=keep["date"], until=keep["date"]))
         assert ans.citations and all(c.date == keep["date"] for c in ans.citations)

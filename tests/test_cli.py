@@ -27,9 +27,9 @@ def test_index_ask_show_round_trip(lib_dir, capsys):
     from qa import samples_dir
 
     code, out, _ = run(capsys, "index", str(samples_dir()), "-q")
-    assert code == 0 and "added 14 article(s)" in out
+    assert code == 0 and "added 18 article(s)" in out
     code, out, _ = run(capsys, "index", str(samples_dir()), "-q")
-    assert "added 0 article(s)" in out and "14 duplicate(s)" in out
+    assert "added 0 article(s)" in out and "18 duplicate(s)" in out
     code, out, _ = run(capsys, "ask", "What did the U.S. offer Maduro?", "--json")
     ans = json.loads(out)
     assert set(ans) >= {"question", "answer", "abstained", "confidence", "highlight", "citations", "answer_span"}
@@ -47,9 +47,9 @@ def test_index_ask_show_round_trip(lib_dir, capsys):
         assert art["text"][c["start"]:c["end"]] == c["text"]
         assert set(art) == {"id", "title", "authors", "outlet", "date", "source", "text", "paragraphs"}
     code, out, _ = run(capsys, "list", "--json")
-    assert len(json.loads(out)) == 14
+    assert len(json.loads(out)) == 18
     code, out, _ = run(capsys, "stats", "--json")
-    assert json.loads(out)["articles"] == 14
+    assert json.loads(out)["articles"] == 18
     victim = ans["citations"][0]["article_id"]
     assert run(capsys, "remove", victim)[0] == 0
     code, out, _ = run(capsys, "ask", "What did the U.S. offer Maduro?", "--json")

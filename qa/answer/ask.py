@@ -14,7 +14,9 @@ from corpus.records import Answer, Citation, Highlight
 from .confidence import answer_confidence, answer_features, sentence_support, threshold
 from .evidence import answer_phrase, candidates, compose, is_question, stems
 from .filters import Filters
+from .followup import Try
 from .retrieval import retrieve
+from .sources import named_source
 
 MAX_QUESTION_CHARS = 2000  # longer questions are cut (the encoder sees ~256 tokens anyway)
 EMPTY_LIBRARY = "The library has no articles yet. Add some with: article-qa index PATH"
@@ -139,17 +141,33 @@ def analyze(library, query: str, k: int, mode: str, filters, focus, timings: dic
 
 
 def ask(library, question: str, k: int = 5, mode: str = "hybrid", filters: Optional[Filters] = None,
-        searched_for: Optional[str] = None, focus: tuple[str, ...] = ()) -> Answer:
+        searched_for: Optional[str] = None, focus: tuple[str, ...] = (), tries=None) -> Answer:
     """Answer a question from the library's articles, with numbered, exactly-placed citations.
 
     `searched_for` is the query actually searched (a resolved follow-up); it defaults to the question.
-    `focus` names articles a follow-up is about; their passages get a small ranking boost."""
+    `focus` names articles a follow-up is about; their passages get a small ranking boost. `tries`
+    (followup.Try: query, filters, note) are searches tried in order, the first that answers is used
+    and its note added to `searched_for`; a question that names an outlet, author or publication day
+    ("according to the Overland Wire Service") tries those articles first."""
     question = clean_question(question)
-    query = clean_question(searched_for) if searched_for else question
     k = check_k(k)
-    timings: dict = {}
     if len(library) == 0:
-        return _abstain(question, query, [], 0.0, timings, EMPTY_LIBRARY)
+        return _abstain(question, clean_question(searched_for) if searched_for else question, [], 0.0, {},
+                        EMPTY_LIBRARY)
+    plan = list(tries) if tries else [Try(clean_question(searched_for) if searched_for else question)]
+    named = named_source(question, library.sources()) if hasattr(library, "sources") else None
+    if named:
+        plan.insert(0, Try(plan[-1].query, named[0], named[1]))
+    for t in plan:
+        narrowed = t.filters.within(filters) if t.filters is not None and filters is not None else (t.filters or filters)
+        answer = _ask_once(library, question, clean_question(t.query), k, mode, narrowed, focus)
+        if not answer.abstained:
+            return replace(answer, searched_for=f"{answer.searched_for} [{t.note}]") if t.note else answer
+    return answer
+
+
+def _ask_once(library, question: str, query: str, k: int, mode: str, filters, focus) -> Answer:
+    timings: dict = {}
     an = analyze(library, query, k, mode, filters, focus, timings)
     if an is None:
         msg = "No passage matched the question" + (" with these filters." if filters and filters.active else ".")

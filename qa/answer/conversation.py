@@ -21,11 +21,14 @@ class Conversation:
         return resolve(question, self.turns)
 
     def ask(self, question: str, k: int = 5, mode: str = "hybrid", filters=None) -> Answer:
+        """Answer a turn. A follow-up that names nothing new is searched in the article in focus first,
+        "the other X" outside it (followup.plan); `searched_for` says which search answered."""
         from .ask import ask
+        from .followup import clean, plan
 
-        query = self.resolve(question)
-        focus = self.focus() if query != question else ()
-        answer = ask(self.library, question, k=k, mode=mode, filters=filters, searched_for=query, focus=focus)
+        tries = plan(clean(question), self.turns)
+        focus = self.focus() if tries[-1].query != clean(question) else ()
+        answer = ask(self.library, question, k=k, mode=mode, filters=filters, focus=focus, tries=tries)
         self.turns.append((question, answer))
         return answer
 

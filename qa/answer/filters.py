@@ -19,6 +19,7 @@ class Filters:
     since: Optional[str] = None  # YYYY-MM-DD, inclusive
     until: Optional[str] = None
     article_ids: tuple[str, ...] = ()
+    exclude_ids: tuple[str, ...] = ()  # articles never returned (a follow-up about "the other" one)
 
     def __post_init__(self):
         for name in ("since", "until"):
@@ -28,7 +29,7 @@ class Filters:
 
     @property
     def active(self) -> bool:
-        return bool(self.outlets or self.authors or self.since or self.until or self.article_ids)
+        return bool(self.outlets or self.authors or self.since or self.until or self.article_ids or self.exclude_ids)
 
     def where(self) -> tuple[str, list]:
         """SQL condition on the `articles` table alias `a`."""
@@ -49,7 +50,23 @@ class Filters:
         if self.article_ids:
             conds.append(f"a.id IN ({','.join('?' * len(self.article_ids))})")
             args += list(self.article_ids)
+        if self.exclude_ids:
+            conds.append(f"a.id NOT IN ({','.join('?' * len(self.exclude_ids))})")
+            args += list(self.exclude_ids)
         return " AND ".join(conds) or "1", args
+
+    def within(self, other: Optional["Filters"]) -> "Filters":
+        """These filters and `other`'s together (a preference narrowing the user's own filters)."""
+        if other is None:
+            return self
+        if self.article_ids and other.article_ids:  # both: the articles in both ("" matches no article)
+            ids = tuple(i for i in self.article_ids if i in other.article_ids) or ("",)
+        else:
+            ids = self.article_ids or other.article_ids
+        return Filters(outlets=self.outlets or other.outlets, authors=self.authors or other.authors,
+                       since=max(filter(None, (self.since, other.since)), default=None),
+                       until=min(filter(None, (self.until, other.until)), default=None),
+                       article_ids=ids, exclude_ids=tuple(dict.fromkeys(self.exclude_ids + other.exclude_ids)))
 
     def passage_ids(self, store) -> np.ndarray:
         return store.filter_passage_ids(self)

@@ -355,6 +355,8 @@ class MilvusStore:
             parts.append(f'(date != "" and date <= {_q(filters.until)})')
         if filters.article_ids:
             parts.append(f"article_id in {json.dumps(list(filters.article_ids))}")
+        if filters.exclude_ids:
+            parts.append(f"article_id not in {json.dumps(list(filters.exclude_ids))}")
         return " and ".join(parts)
 
     def filter_passage_ids(self, filters) -> np.ndarray:
