@@ -23,6 +23,7 @@ UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".pdf", ".jsonl"]
 MAX_FILE_SIZE = "20mb"
 CSS = """
 #title h3 {margin: 0;}
+#whoami {text-align: right; font-size: .85em; opacity: .8;}
 #chat .qa-answer {line-height: 1.5;}
 .qa-searched, .qa-conf, .qa-meta, .qa-sub, .qa-also {font-size: .85em; opacity: .75;}
 .qa-conf {margin-top: .2em;}
@@ -147,7 +148,7 @@ def build_app(library=None, editors=None) -> gr.Blocks:
 
     def editing(request: gr.Request):
         shown = gr.update(visible=_editor(request, editors) is None)
-        return shown, shown, shown
+        return shown, shown, shown, web.render.signed_in(getattr(request, "username", None))
 
     def refresh(query, page=0):
         rows, info, page = web.list_articles(lib, query, page)
@@ -158,7 +159,9 @@ def build_app(library=None, editors=None) -> gr.Blocks:
     indexing = dict(concurrency_id="index", concurrency_limit=1, **private)
     with gr.Blocks(title="article-qa", analytics_enabled=False, delete_cache=(3600, 86400)) as demo:
         session, page = gr.State(None), gr.State(0)
-        gr.Markdown("### article-qa — ask your own articles, get answers with exact citations", elem_id="title")
+        with gr.Row(equal_height=True):
+            gr.Markdown("### article-qa — ask your own articles, get answers with exact citations", elem_id="title")
+            whoami = gr.HTML(elem_id="whoami", min_height=0)
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
                 with gr.Row(equal_height=False):
@@ -235,7 +238,7 @@ def build_app(library=None, editors=None) -> gr.Blocks:
             trigger(remove, remove_id, remove_report, **indexing) \
                 .then(refresh, search, listing, **private)
         demo.load(refresh, search, listing, **private)
-        demo.load(editing, None, [adding, removing, remove_report], **private)
+        demo.load(editing, None, [adding, removing, remove_report, whoami], **private)
         # The public API = the agent tools (MCP); not queued, so an MCP call runs in the request that
         # brought it (and its sign-in) instead of a second HTTP client without credentials.
         for fn in web.agent_tools(lib):

@@ -75,8 +75,10 @@ def test_only_editors_add_and_remove(library, tmp_path):
     assert "Only editors (alice)" in report and "signed in as bob" in report and len(library) == n
     assert "Only editors" in _handler(demo, "remove")(some, bob) and len(library) == n
     assert "Only editors" in _handler(demo, "add_url")("https://example.com/x", bob)
-    assert [u["visible"] for u in _handler(demo, "editing")(bob)] == [False] * 3
-    assert [u["visible"] for u in _handler(demo, "editing")(alice)] == [True] * 3
+    *shown, who = _handler(demo, "editing")(bob)
+    assert [u["visible"] for u in shown] == [False] * 3 and "Signed in as <b>bob</b>" in who and "/signout" in who
+    assert [u["visible"] for u in _handler(demo, "editing")(alice)[:3]] == [True] * 3
+    assert _handler(demo, "editing")(SimpleNamespace(username=None))[3] == ""  # no sign-in: no header note
     report, _ = _handler(demo, "upload")([str(extra)], alice, progress=None)
     assert "Added 1 article" in report and len(library) == n + 1
     assert "Removed" in _handler(demo, "remove")(some, alice) and len(library) == n

@@ -163,3 +163,10 @@ def render_source(article: Optional[dict], citation: dict, highlight: Optional[d
 
 def placeholder(message: str) -> str:
     return f'<div class="qa-source qa-empty">{esc(message)}</div>'
+
+
+def signed_in(user) -> str:
+    """The header's "signed in as NAME · Sign out" (empty when the server has no sign-in)."""
+    if not user:
+        return ""
+    return f'<span class="qa-user">Signed in as <b>{esc(user)}</b> · <a href="/signout" id="signout">Sign out</a></span>'
