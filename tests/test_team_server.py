@@ -56,15 +56,17 @@ def team(indexed, tmp_path_factory):
                             stderr=subprocess.STDOUT, env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"})
     url = f"http://127.0.0.1:{port}/"
     end = time.time() + 180
-    while status(url + "config", basic("alice")) != 200:
-        assert proc.poll() is None and time.time() < end, Path(log.name).read_text()[-3000:]
-        time.sleep(0.5)
-    yield url, Path(log.name)
-    proc.terminate()
     try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        while status(url + "config", basic("alice")) != 200:
+            assert proc.poll() is None and time.time() < end, Path(log.name).read_text()[-3000:]
+            time.sleep(0.5)
+        yield url, Path(log.name)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 def mcp_call(url: str, headers: dict, question: str):
