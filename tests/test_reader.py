@@ -111,4 +111,4 @@ def test_precision_is_measured_or_forced(reader, monkeypatch):
     reader.ensure_loaded()
     assert reader.precision in ("float32", "bfloat16") and reader.precision_reason
     monkeypatch.setenv("ARTICLE_QA_PRECISION", "float32")
-    assert choose_precision(None, []) == ("float32", "ARTICLE_QA_PRECISION")
+    assert choose_precision(None, []) == ("float32", "ARTICLE_QA_PRECISION=float32")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,23 +72,23 @@ def run_batch(net, encoded: list[Encoded], bf16: bool) -> list[tuple]:
             for i in range(len(encoded))]
 
 
-def choose_precision(net, sample: list[Encoded]) -> tuple[str, str]:
-    """('bfloat16' or 'float32', how it was chosen). ARTICLE_QA_PRECISION forces one; otherwise both are
-    timed on `sample` and bfloat16 is used only when faster and its decisions agree with float32's."""
-    forced = (os.environ.get("ARTICLE_QA_PRECISION") or "auto").lower()
-    if forced in ("float32", "bfloat16"):
-        return forced, "ARTICLE_QA_PRECISION"
-    times, outs = {}, {}
-    for bf16 in (False, True, False, True):  # second round is the timed one (first warms up)
-        t = time.perf_counter()
-        outs[bf16] = run_batch(net, sample, bf16)
-        times[bf16] = time.perf_counter() - t
-    agree = all(abs((a[1].max() - a[0]) - (b[1].max() - b[0])) < 0.5 and int(a[1].argmax()) == int(b[1].argmax())
-                for a, b in zip(outs[False], outs[True]))
-    if agree and times[True] < times[False]:
-        return "bfloat16", f"measured: bfloat16 {times[False] / times[True]:.2f}x float32, same decisions"
-    why = "decisions differ" if not agree else f"bfloat16 {times[False] / times[True]:.2f}x float32"
-    return "float32", f"measured: {why}"
+def choose_precision(net, sample: list[Encoded], model_id: str = "reader") -> tuple[str, str]:
+    """('bfloat16' or 'float32', how it was chosen), by the encoder's rule (embeddings.precision): forced
+    by ARTICLE_QA_PRECISION, cached for this machine, or timed on `sample` now, bfloat16 kept only when
+    faster and its decisions (best unit, no-answer margin within 0.5) agree with float32's."""
+    from embeddings import precision
+
+    def measure():
+        outs = {}
+        for bf16 in (False, True):
+            outs[bf16] = run_batch(net, sample, bf16)
+        t32 = precision.timed(lambda: run_batch(net, sample, False), repeat=1)
+        t16 = precision.timed(lambda: run_batch(net, sample, True), repeat=1)
+        agree = all(abs((a[1].max() - a[0]) - (b[1].max() - b[0])) < 0.5 and int(a[1].argmax()) == int(b[1].argmax())
+                    for a, b in zip(outs[False], outs[True]))
+        return t32, t16, agree, "same decisions" if agree else "decisions differ"
+
+    return precision.choose("reader", model_id, measure)
 
 
 class Reader:
@@ -117,7 +116,7 @@ class Reader:
             torch.set_num_threads(os.cpu_count() or 1)
         sample = [encode_pair(tokenizer, "Who announced the new ferry route on Wednesday?", "Harbor news",
                               "The mayor announced the route. " * 18, [(i * 31, i * 31 + 30) for i in range(18)])] * 4
-        self.precision, self.precision_reason = choose_precision(net, sample)
+        self.precision, self.precision_reason = choose_precision(net, sample, f"reader {manifest.get('sha256', '')[:16]}")
         self.manifest, self._tokenizer, self._net = manifest, tokenizer, net
 
     def ensure_loaded(self):
