@@ -33,23 +33,27 @@ class AddReport:
                 "failed": [{"source": s, "reason": r} for s, r in self.failed], "passages": self.passages}
 
 
-def progress_bar(total: Optional[int], enabled: bool, desc: str):
+def progress_bar(total: Optional[int], enabled: bool, desc: str, unit: str = "passage"):
+    """A tqdm bar on stderr: count of total, rate and time left (no total: count and rate)."""
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="passage", desc=desc, disable=not enabled, file=sys.stderr,
+    return tqdm(total=total, unit=unit, desc=desc, disable=not enabled, file=sys.stderr,
                 dynamic_ncols=True, leave=False)
 
 
-def batches(library, items: Iterable[Union[Article, LoadFailure]], report, size: int):
-    """Groups of (article, title prefix, passages) holding about `size` passages, new articles only."""
+def batches(library, items: Iterable[Union[Article, LoadFailure]], report, size: int, skipped=lambda: None):
+    """Groups of (article, title prefix, passages) holding about `size` passages, new articles only;
+    `skipped()` is called for each failure or duplicate (they advance the progress bar too)."""
     seen: set[str] = set()
     group, n = [], 0
     for item in items:
         if isinstance(item, LoadFailure):
             report.failed.append((item.source, item.reason))
+            skipped()
             continue
         if item.id in seen or library.store.has_article(item.id):
             report.duplicates.append((item.source or item.title, item.id))
+            skipped()
             continue
         seen.add(item.id)
         prefix, passages = library.chunk(item)
@@ -63,9 +67,10 @@ def batches(library, items: Iterable[Union[Article, LoadFailure]], report, size:
 
 
 def ingest(library, items, progress: bool = False, on_article: Optional[Callable[[str, str], None]] = None,
-           batch_passages: Optional[int] = None):
+           batch_passages: Optional[int] = None, total: Optional[int] = None):
+    """Chunk, embed and store `items`; `total` (articles expected, if known) gives the bar an end and an ETA."""
     report = AddReport()
-    bar = progress_bar(None, progress, "Indexing")
+    bar = progress_bar(total, progress, "Indexing", unit="article")
     todo: queue.Queue = queue.Queue(maxsize=2)  # at most two encoded batches wait for the writer
     failure: list[BaseException] = []
 
@@ -85,14 +90,15 @@ def ingest(library, items, progress: bool = False, on_article: Optional[Callable
                     report.passages += len(ps)
                     if on_article:
                         on_article(a.id, a.title)
-                bar.update(len(vecs))
+                bar.update(len(pairs))
+                bar.set_postfix(passages=report.passages, refresh=False)
             except BaseException as e:  # surfaced in the caller's thread below
                 failure.append(e)
 
     writer = threading.Thread(target=write, name="article-qa-writer", daemon=True)
     writer.start()
     try:
-        for group in batches(library, items, report, batch_passages or ENCODE_BATCH):
+        for group in batches(library, items, report, batch_passages or ENCODE_BATCH, lambda: bar.update(1)):
             if failure:
                 break
             texts = [library.embedding_input(prefix, p.text) for _, prefix, ps in group for p in ps]

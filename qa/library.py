@@ -10,7 +10,7 @@ import numpy as np
 
 from corpus.chunking import chunk_article
 from corpus.errors import IntegrityError, LibraryError, ModelMismatchError
-from corpus.loaders import load_paths
+from corpus.loaders import count_articles, load_paths
 from corpus.records import Article, LoadFailure, Passage
 from embeddings.base import Encoder
 
@@ -151,7 +151,12 @@ class Library:
                   on_article: Optional[Callable[[str, str], None]] = None,
                   batch_passages: Optional[int] = None) -> AddReport:
         """Load files, folders and URLs and add every article found; failures are reported, not raised."""
-        return self.add(load_paths(paths), progress=progress, on_article=on_article, batch_passages=batch_passages)
+        paths = list(paths)
+        total = count_articles(paths) if progress else None
+        report = ingest(self, load_paths(paths), progress=progress, on_article=on_article,
+                        batch_passages=batch_passages, total=total)
+        self.flush()
+        return report
 
     def add(self, items: Iterable[Union[Article, LoadFailure]], progress: bool = False,
             on_article: Optional[Callable[[str, str], None]] = None,

@@ -82,3 +82,40 @@ def test_html_with_only_scripts_is_refused(tmp_path):
     f.write_text("<html><head><script>var a=1;</script></head><body><script>alert(1)</script></body></html>")
     item = _one(f)
     assert isinstance(item, LoadFailure) and "no article text" in item.reason
+
+
+def test_count_articles_gives_the_progress_bar_its_total(tmp_path):
+    from corpus.loaders import count_articles
+
+    (tmp_path / "a.md").write_text("# A\n\nText.\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.txt").write_text("B\n\nText.\n")
+    (tmp_path / "c.jsonl").write_text('{"title": "1", "text": "x"}\n\n{"title": "2", "text": "y"}\n')
+    (tmp_path / ".hidden.md").write_text("# H\n\nx\n")
+    (tmp_path / "notes.docx").write_bytes(b"PK")
+    assert count_articles([tmp_path]) == 4  # a.md, b.txt, two jsonl records; hidden and unsupported skipped
+    assert count_articles([tmp_path / "a.md", "https://example.com/story"]) == 2
+
+
+def test_indexing_progress_counts_every_article_to_its_total(tmp_path, monkeypatch):
+    import qa.ingest
+    from qa import Library
+    from tests.conftest import FakeEncoder
+
+    bars = []
+
+    def recording(total, enabled, desc, unit="passage"):
+        bar = qa.ingest.progress_bar.__wrapped__(total, True, desc, unit)
+        bars.append(bar)
+        return bar
+
+    recording.__wrapped__ = qa.ingest.progress_bar
+    monkeypatch.setattr(qa.ingest, "progress_bar", recording)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(3):
+        (folder / f"{i}.md").write_text(f"# Story {i}\n\nA paragraph about item number {i} in the town.\n")
+    (folder / "dup.md").write_text("# Story 0\n\nA paragraph about item number 0 in the town.\n")
+    Library(tmp_path / "lib", FakeEncoder()).add_paths([folder], progress=True)
+    (bar,) = bars
+    assert (bar.total, bar.n, bar.unit) == (4, 4, "article")  # the duplicate advances the bar too
