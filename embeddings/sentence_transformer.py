@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import precision
+from . import light, precision
 from .base import Encoder
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
@@ -69,15 +69,20 @@ class SentenceTransformerEncoder(Encoder):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never download at run time
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         import torch
-        from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
         hf_logging.set_verbosity_error()  # count_tokens measures long texts on purpose
 
         device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        spec = None if len(self.devices) > 1 else light.layout(self._path())
         try:
-            model = SentenceTransformer(self._path(), device=device, trust_remote_code=False)
+            if spec:  # the usual layout: transformers alone (no scikit-learn/SciPy import at start)
+                model = light.LightModel(self._path(), spec, device)
+            else:
+                from sentence_transformers import SentenceTransformer
+
+                model = SentenceTransformer(self._path(), device=device, trust_remote_code=False)
         except Exception as e:
             raise RuntimeError(
                 f"Could not load embedding model '{self.model_id}' offline ({type(e).__name__}: {e}). "
