@@ -326,6 +326,14 @@ class Library:
         ids, scores = self.index.search(qvec, n, allowed)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0])]
 
+    def passage_count(self) -> int:
+        """Passages in the library (cached per store generation: COUNT(*) reads the whole table)."""
+        gen = self.store.generation()
+        cached = getattr(self, "_count", None)
+        if cached is None or cached[0] != gen:
+            cached = self._count = (gen, self.store.counts()[1])
+        return cached[1]
+
     def idf(self, terms: list[str]) -> dict[str, float]:
         """Smoothed inverse passage frequency per term (1.0 each where the store cannot count)."""
         gen = self.store.generation()
@@ -334,7 +342,7 @@ class Library:
         missing = [t for t in terms if t not in cache]
         if missing:
             cache = dict(cache)
-            n = max(1, self.store.counts()[1])
+            n = max(1, self.passage_count())
             counts = self.store.doc_freqs(missing) if hasattr(self.store, "doc_freqs") else {}
             for t in missing:
                 df = counts.get(t)

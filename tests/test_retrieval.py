@@ -125,3 +125,28 @@ def test_bm25_keeps_the_best_weighted_scores(news):
     top = news.store.lexical_search(q, 5, None, TITLE_WEIGHT, BODY_WEIGHT)
     assert len(everything) > 5
     assert [s for _, s in top] == sorted((s for _, s in everything), reverse=True)[:5]
+
+
+def test_bm25_leaves_out_terms_most_passages_hold_at_scale():
+    """At 100k passages a term in 30% of them would make FTS5 score 30k rows; it adds little (low IDF)."""
+    import numpy as np
+
+    from qa.answer import retrieval
+
+    class Big:
+        def __init__(self, n, df):
+            self.n, self.df = n, df
+
+        def passage_count(self):
+            return self.n
+
+        def idf(self, ts):
+            return {t: float(np.log1p((self.n - self.df.get(t, 0) + 0.5) / (self.df.get(t, 0) + 0.5))) for t in ts}
+
+    q = "Did the study find coral reefs recovering after the heatwave"
+    df = {"study": 30000, "find": 20000, "coral": 400, "reefs": 350, "recovering": 2000, "heatwave": 90}
+    kept = retrieval.lexical_terms(Big(100_000, df), q)
+    assert set(kept) == {"heatwave", "reefs", "coral", "recovering"} and kept[0] == "heatwave"
+    assert retrieval.lexical_terms(Big(900, {}), q) == retrieval.terms(q)  # small library: every term
+    common = {t: 60000 for t in retrieval.terms(q)}
+    assert len(retrieval.lexical_terms(Big(100_000, common), q)) == retrieval.MIN_TERMS

@@ -26,8 +26,30 @@ def dense(library, qvec: np.ndarray, n: int, filters: Optional[Filters]) -> list
     return library.dense_search(qvec, n, filters)
 
 
+COMMON_SHARE = 0.05  # a term in more than this share of passages (and more than MIN_POSTINGS of them)
+MIN_POSTINGS = 1000  # is left out of the BM25 query, so small libraries search every term...
+MAX_TERMS = 8  # ...and at most this many of the rarest terms are searched
+MIN_TERMS = 2  # (but never fewer than this, rarest first, when a question has them)
+
+
+def lexical_terms(library, question: str) -> list[str]:
+    """The question's terms that BM25 searches: FTS5 scores every passage that matches any term, so one
+    common word ("study", "city") makes a query read most of the index at 100k passages. Terms in more than
+    COMMON_SHARE of the passages add little to the ranking (low IDF) and are dropped, rarest kept first."""
+    ts = terms(question)
+    n = library.passage_count() if hasattr(library, "passage_count") else 0
+    most = max(COMMON_SHARE * n, MIN_POSTINGS)
+    if len(ts) <= MIN_TERMS or most >= n:
+        return ts
+    idf = library.idf(ts)
+    floor = float(np.log1p((n - most + 0.5) / (most + 0.5)))  # the IDF of a term in `most` passages
+    ranked = sorted(ts, key=lambda t: -idf[t])
+    keep = [t for t in ranked if idf[t] >= floor][:MAX_TERMS]
+    return keep if len(keep) >= MIN_TERMS else ranked[:MIN_TERMS]
+
+
 def bm25(library, question: str, n: int, filters: Optional[Filters]) -> list[tuple[int, float]]:
-    return library.store.lexical_search(terms(question), n, filters, TITLE_WEIGHT, BODY_WEIGHT)
+    return library.store.lexical_search(lexical_terms(library, question), n, filters, TITLE_WEIGHT, BODY_WEIGHT)
 
 
 def _scaled(lst: list[tuple[int, float]]) -> dict[int, float]:
