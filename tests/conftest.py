@@ -62,6 +62,12 @@ def pytest_configure(config):
     os.environ["ARTICLE_QA_CACHE_DIR"] = tempfile.mkdtemp(prefix="article-qa-test-cache-")
 
 
+def pytest_unconfigure(config):
+    import shutil
+
+    shutil.rmtree(os.environ.get("ARTICLE_QA_CACHE_DIR", ""), ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def real_encoder():
     from embeddings import SentenceTransformerEncoder

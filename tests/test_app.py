@@ -120,6 +120,9 @@ def test_mcp_is_served_unless_turned_off(running, library):
     demo, url = running
     tools = json.load(urllib.request.urlopen(url + "gradio_api/mcp/schema", timeout=10))
     assert [t["name"] for t in tools] == ["ask", "list_articles", "show_article"]
+    with urllib.request.urlopen(url + "gradio_api/mcp/sse", timeout=10) as sse:  # the SSE transport too
+        assert sse.headers["content-type"].startswith("text/event-stream")
+        assert sse.readline().startswith(b"event: endpoint")
     off = app.build_app(library)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
