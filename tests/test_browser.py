@@ -35,6 +35,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def stop(proc):
+    """End a server process started by a test (terminate, then kill if it lingers)."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def wait_up(url: str, seconds: float = 180, proc=None):
     end = time.time() + seconds
     while time.time() < end:
@@ -264,8 +273,4 @@ def test_gradio_client_ask_via_serve(indexed, tmp_path):
         with pytest.raises(Exception, match="question is empty"):
             Client(url, verbose=False).predict("  ", 5, "hybrid", api_name="/ask")
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)

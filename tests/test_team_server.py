@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_browser import ARGS, CHROMIUM, MADURO, ROOT, free_port, indexed, sync_api  # noqa: F401
+from tests.test_browser import ARGS, CHROMIUM, MADURO, ROOT, free_port, indexed, stop, sync_api  # noqa: F401
 
 pytestmark = pytest.mark.browser
 PASSWORDS = {"alice": "alice-pass-123", "bob": "bob-pass-456"}
@@ -62,11 +62,7 @@ def team(indexed, tmp_path_factory):
             time.sleep(0.5)
         yield url, Path(log.name)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
 def mcp_call(url: str, headers: dict, question: str):
