@@ -73,6 +73,9 @@ def main():
             metrics, rows, _ = evaluate_mode(lib, ds, "hybrid", k=5, history=history)
             for r in rows:
                 r["abstained"] = r["highlight"] is None
+            save(f"mtrag_rows_{name.replace(' ', '_')}", {"rows": [{"qid": r["qid"], "hit@5": bool(set(r["ranked"][:5]) & set(r["gold"])),
+                                                         "gold": bool(r["gold"]), "abstained": r["abstained"],
+                                                         "searched_for": r.get("searched_for")} for r in rows]})
             results[name] = {**summarize(rows, followup, answerable),
                              "ndcg@10": metrics.get("ndcg@10"), "answer p50 ms": metrics.get("latency_p50_ms")}
     finally:
