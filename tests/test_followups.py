@@ -38,7 +38,8 @@ def test_a_content_free_turn_is_searched_in_the_focus_article_first_then_everywh
     tries = plan("How did the company respond?", [turn("What did the Bank of Valdoria decide?")])
     assert len(tries) == 2
     assert tries[0].filters == Filters(article_ids=("val",)) and "in the article in focus" in tries[0].note
-    assert tries[1].filters is None and "Bank of Valdoria" in tries[1].query  # widened, with the topic
+    assert tries[0].supported  # a supporting sentence in the article in focus is enough
+    assert tries[1].filters is None and tries[1].query == "How did the company respond?"  # widened, as asked
     assert plan("Who won the Lakeport Marathon?", [turn("What did the Bank of Valdoria decide?")])[0].filters is None
     assert [t.query for t in plan("Did anyone die?", [])] == ["Did anyone die?"]  # no history, nothing to keep
 
@@ -62,6 +63,8 @@ def test_entities_and_notes():
                                                                                   "Northern Reserve Bank"]
     assert strip_note("How much? (ferry) [in the article in focus: Port Halden]") == "How much? (ferry)"
     assert strip_note("What about [brackets] inside?") == "What about [brackets] inside?"
+    titled = "How? (x) [in the article in focus: [Feature](https://b) c]"  # a title with brackets of its own
+    assert strip_note(titled) == "How? (x)"
 
 
 SOURCES = {"outlets": ["Overland Wire Service", "The Dunmore Herald", "AP"], "authors": ["Teresa Vance"],

@@ -160,20 +160,20 @@ def ask(library, question: str, k: int = 5, mode: str = "hybrid", filters: Optio
         plan.insert(0, Try(plan[-1].query, named[0], named[1]))
     for t in plan:
         narrowed = t.filters.within(filters) if t.filters is not None and filters is not None else (t.filters or filters)
-        answer = _ask_once(library, question, clean_question(t.query), k, mode, narrowed, focus)
+        answer = _ask_once(library, question, clean_question(t.query), k, mode, narrowed, focus, t.supported)
         if not answer.abstained:
             return replace(answer, searched_for=f"{answer.searched_for} [{t.note}]") if t.note else answer
     return answer
 
 
-def _ask_once(library, question: str, query: str, k: int, mode: str, filters, focus) -> Answer:
+def _ask_once(library, question: str, query: str, k: int, mode: str, filters, focus, supported=False) -> Answer:
     timings: dict = {}
     an = analyze(library, query, k, mode, filters, focus, timings)
     if an is None:
         msg = "No passage matched the question" + (" with these filters." if filters and filters.active else ".")
         return _abstain(question, query, [], 0.0, timings, msg)
     citations, cands, best, best_of = an.citations, an.candidates, an.best, an.best_of
-    if an.confidence < threshold():
+    if an.confidence < threshold() and not (supported and an.best.score >= SUPPORT_MIN):
         return _abstain(question, query, [replace(c, support=best_of.get(c.n, 0.0)) for c in citations],
                         an.confidence, timings)
     # For a question, only citations whose sentences support the answer are shown (renumbered 1..n); a

@@ -132,16 +132,21 @@ WHAT_ABOUT = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\s+(?:the\s+)?(.+?)
 _ENTITY = re.compile(r"\b[A-Z][\w\u00C0-\u024F'\u2019-]*(?:\s+(?:of|for|de|del|la|van|von|and)?\s*"
                      r"[A-Z][\w\u00C0-\u024F'\u2019-]*)*")
 MAX_OWN_TERMS = 3  # content words a follow-up may carry and still count as "about the story in focus"
-NOTE = re.compile(r"\s+\[[^\[\]]*\]$")
 
 
 def clean(question: str) -> str:
     return " ".join(str(question).split())
 
 
+NOTES = (" [in the article in focus: ", " [outside the article in focus: ", " [preferring ")
+
+
 def strip_note(searched_for: str) -> str:
-    """The searched query without the trailing "[in the article in focus: ...]" note `ask` adds."""
-    return NOTE.sub("", searched_for or "")
+    """The searched query without the trailing "[in the article in focus: ...]" note `ask` adds (titles
+    inside the note may hold brackets of their own)."""
+    text = searched_for or ""
+    at = max(text.rfind(n) for n in NOTES)
+    return text[:at] if at >= 0 and text.endswith("]") else text
 
 
 def own_names(question: str) -> list[str]:
@@ -203,6 +208,7 @@ class Try:
     query: str
     filters: Filters | None = None
     note: str = ""
+    supported: bool = False  # answer when a sentence supports it (SUPPORT_MIN), even below the confidence bar
 
 
 def focus_of(turns: list) -> tuple[tuple[str, ...], str]:
@@ -243,7 +249,9 @@ def plan(question: str, turns: list) -> list[Try]:
     query = resolve(question, turns)
     if ids and content_free(question):
         inside = Filters(article_ids=ids)
-        context = "; ".join(x for x in (topic(evidence_text(prev_query)), title) if x)  # evidence_text drops the title
-        wide = query if query != question or not context else f"{question} ({context})"
-        return [Try(evidence_text(query), inside, f"in the article in focus: {title}"), Try(wide)]
+        # Widened, the turn is searched as before (mtrag-un: adding the earlier topic to every such turn
+        # cost more topic switches than it won).
+        # In the article the user is reading, a sentence that supports the answer is enough ("No injuries
+        # were reported." for "Did anyone get hurt?"); the confidence bar is for questions at large.
+        return [Try(evidence_text(query), inside, f"in the article in focus: {title}", supported=True), Try(query)]
     return [Try(query)]
