@@ -244,6 +244,7 @@ def test_hostile_title_and_file_name_render_as_text(page, tmp_path):
                     "The lighthouse keepers of Gull Rock walked off the job on Monday over unpaid overtime.\n")
     report = upload(page, evil)
     assert "Added 1 article(s)" in report and 'onerror="window.__xss=4"' in report
+    page.fill("#search textarea, #search input", "Lighthouse")  # undated: listed after the dated samples
     page.wait_for_function("document.querySelector('#articles').innerText.includes('Lighthouse')")
     assert page.locator("#articles img, #add-report img, #articles b").count() == 0
     page.get_by_role("tab", name="Chat").click()
