@@ -12,19 +12,10 @@ import argparse
 import time
 
 import common  # noqa: F401
-from common import OUT, SCIFACT, pct, questions, save, synthetic_library, table
+from bench_query import measure
+from common import OUT, SCIFACT, questions, save, synthetic_library, table
 
 ALL_TERMS = 10 ** 12  # MIN_POSTINGS that keeps every term: the old behaviour
-
-
-def timings(fn, qs, rounds=2):
-    out = []
-    for _ in range(rounds):
-        for q in qs:
-            t = time.perf_counter()
-            fn(q)
-            out.append((time.perf_counter() - t) * 1000)
-    return {"p50_ms": pct(out, 50), "p95_ms": pct(out, 95), "n": len(out)}
 
 
 def main(argv=None):
@@ -50,7 +41,7 @@ def main(argv=None):
             retrieval.MIN_POSTINGS = floor
             kept = [len(retrieval.lexical_terms(lib, q)) for q in qs]
             rows.append({"passages": n, "bm25 query": label, "terms (mean)": sum(kept) / len(kept),
-                         **timings(lambda q: retrieval.bm25(lib, q, 100, None), qs)})
+                         **measure(lambda q: retrieval.bm25(lib, q, 100, None), qs, repeat=2)})
         retrieval.MIN_POSTINGS = default
         lib.close()
     quality = {}

@@ -14,7 +14,7 @@ from corpus.records import Answer, Citation, Highlight
 from .confidence import answer_confidence, answer_features, sentence_support, threshold
 from .evidence import answer_phrase, candidates, compose, is_question, stems
 from .filters import Filters
-from .followup import Try
+from .followup import Try, evidence_text
 from .retrieval import retrieve
 from .sources import named_source
 
@@ -118,8 +118,6 @@ def analyze(library, query: str, k: int, mode: str, filters, focus, timings: dic
     if not citations:
         return None
     rows = library.store.passages([c.passage_id for c in citations])
-    from .followup import evidence_text
-
     equery = evidence_text(query)
     cands = candidates(library, equery, qvec if equery == query else library.encoder.encode([equery]),
                        citations, rows)
@@ -192,8 +190,6 @@ def _ask_once(library, question: str, query: str, k: int, mode: str, filters, fo
 
 def phrase_of(library, query: str, best, timings: dict) -> Optional[Highlight]:
     """The answer phrase inside the highlight, read by the trained reader (qa/answer/reader)."""
-    from .followup import evidence_text
-
     t = time.perf_counter()
     passage = library.store.passages([best.citation.passage_id])[best.citation.passage_id][0]
     span = best.phrase or answer_phrase(library.reader, evidence_text(query), best, passage)

@@ -25,13 +25,15 @@ _NOT_NAMES = {"the", "a", "an", "in", "on", "at", "but", "and", "what", "who", "
 _ATTRIB = re.compile(r"\b(said|says|told|according to|warned|added|argued)\s+(?:the\s+)?$", re.I)
 
 
-def names(text: str) -> list[str]:
-    """Capitalised name-like spans, in order (sentence-initial function words dropped)."""
+def names(text: str, pattern: re.Pattern = _NAME) -> list[str]:
+    """Capitalised name-like spans, in order (sentence-initial function words and trailing joiners dropped)."""
     out = []
-    for m in _NAME.finditer(text):
+    for m in pattern.finditer(text or ""):
         words = m.group(0).split()
         while words and words[0].lower().strip(".") in _NOT_NAMES:
             words = words[1:]
+        while words and words[-1].lower() in ("of", "for", "and", "de", "la"):
+            words = words[:-1]
         if words:
             out.append(" ".join(words))
     return out
@@ -165,17 +167,8 @@ def content_free(question: str) -> bool:
 
 
 def entities(text: str) -> list[str]:
-    """Multi-word capitalised names in order ("Bank of Valdoria", "Northern Reserve Bank")."""
-    out = []
-    for m in _ENTITY.finditer(text or ""):
-        words = m.group(0).split()
-        while words and words[0].lower().strip(".") in _NOT_NAMES:
-            words = words[1:]
-        while words and words[-1].lower() in ("of", "for", "and", "de", "la"):
-            words = words[:-1]
-        if words:
-            out.append(" ".join(words))
-    return out
+    """Multi-word capitalised names in order, joined by "of"/"for"/"and" ("Bank of Valdoria")."""
+    return names(text, _ENTITY)
 
 
 def _same_word(a: str, b: str) -> bool:

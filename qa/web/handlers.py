@@ -285,4 +285,4 @@ def library_info(lib) -> str:
 
 
 def outlets(lib) -> list[str]:
-    return sorted({r["outlet"] for r in lib.list() if r["outlet"]}, key=str.lower)
+    return sorted(lib.sources()["outlets"], key=str.lower)
