@@ -2,8 +2,9 @@
 
 Data, read in place from ../shared/data:
 - xquad-en: its 48 articles are split by title; the models are fitted on half the titles and every number
-  printed is measured on the other half. Unanswerable questions are made by searching with the question's
-  own paragraph filtered out (as if removed).
+  printed is measured on the other half. Unanswerable questions are made two ways: searching with the
+  question's own paragraph filtered out ("filtered"), and, the hard case, asking a library in which the
+  sentence holding the answer was cut out of its paragraph ("removed": same topic and people, no answer).
 - mtrag-un (when present): conversations split by id, half fitted, half reported; each task's earlier
   user turns are asked first in one Conversation, as `article-qa eval --turns all` does; ANSWERABLE and
   PARTIAL turns are answerable, UNANSWERABLE ones are not (UNDERSPECIFIED are left out).
@@ -42,10 +43,34 @@ def load(lib):
             a = make_article([para["context"]], f"xquad.en.json#{d['title']}/{i}", title=d["title"].replace("_", " "))
             arts.append(a)
             for qa in para["qas"]:
-                qs.append({"q": qa["question"], "answer": qa["answers"][0]["text"], "article": a.id, "title": d["title"]})
+                ans = qa["answers"][0]
+                qs.append({"q": qa["question"], "answer": ans["text"], "start": ans["answer_start"],
+                           "context": para["context"], "article": a.id, "title": d["title"], "source": a.source})
     if len(lib) == 0:
         lib.add(arts, progress=True)
     return arts, qs
+
+
+def removed_library(folder, encoder, arts, asked):
+    """The hard unanswerable case ("the articles talk about this but do not say it"): a library where,
+    for each paragraph, one asked question's answer sentence is cut out of it; returns (library, indexes
+    of the questions to ask of it). Everything else in the library is as in xquad-en."""
+    from corpus.text import make_article
+    from qa import Library
+    from qa.answer.reader.squad import answer_removed
+
+    variant, picked = {}, []
+    for qi, q in asked:
+        if q["article"] in variant:
+            continue
+        text = answer_removed(q["context"], q["start"], q["answer"])
+        if text:
+            variant[q["article"]] = make_article([text], q["source"] + "#removed", title=q["title"].replace("_", " "))
+            picked.append(qi)
+    lib = Library(folder, encoder)
+    if len(lib) == 0:
+        lib.add([variant.get(a.id, a) for a in arts], progress=True)
+    return lib, set(picked)
 
 
 def logistic(X, y, l2=1.0, iters=50):
@@ -78,18 +103,22 @@ def ece(p, y, bins=10):
     return total, rows
 
 
-def collect(lib, qs, arts, k=5):
-    """Sentence rows (features, label) and answer rows (features, answerable) for each question."""
+def collect(lib, qs, arts, k=5, hard=None):
+    """Sentence rows (features, label) and answer rows (features, answerable, kind) for each question: the
+    question as asked, with its paragraph filtered out ("filtered"), and, for questions in `hard`
+    (library, indexes), asked of the library where its answer sentence was cut out ("removed")."""
     from qa import Filters
     from qa.answer.ask import analyze
     from qa.answer.evidence import stems
 
     all_ids = [a.id for a in arts]
     sent_X, sent_y, sent_q, ans = [], [], [], []
-    for qi, q in enumerate(qs):
-        for answerable in (True, False):
-            filters = None if answerable else Filters(article_ids=tuple(i for i in all_ids if i != q["article"]))
-            an = analyze(lib, q["q"], k, "hybrid", filters, (), {})
+    for qi, q in qs:
+        kinds = ["answerable", "filtered"] + (["removed"] if hard and qi in hard[1] else [])
+        for kind in kinds:
+            answerable = kind == "answerable"
+            filters = Filters(article_ids=tuple(i for i in all_ids if i != q["article"])) if kind == "filtered" else None
+            an = analyze(hard[0] if kind == "removed" else lib, q["q"], k, "hybrid", filters, (), {})
             if an is None:
                 continue
             labels = [norm(q["answer"]) in norm(c.text) and c.citation.article_id == q["article"]
@@ -100,7 +129,7 @@ def collect(lib, qs, arts, k=5):
                     sent_y.append(float(lab))
                     sent_q.append(qi)
             cited = set().union(*(stems(c.text) for c in an.citations))
-            ans.append({"qi": qi, "answerable": answerable, "cands": an.candidates, "citations": an.citations,
+            ans.append({"qi": qi, "answerable": answerable, "kind": kind, "cands": an.candidates, "citations": an.citations,
                         "cited": cited, "query": q["q"], "labels": labels, "stems": stems(q["q"])})
     return np.array(sent_X), np.array(sent_y), np.array(sent_q), ans
 
@@ -196,8 +225,8 @@ def main():
     lib = Library(args.library, make_encoder())
     arts, qs = load(lib)
     fit_titles = {t for t in {q["title"] for q in qs} if zlib.crc32(t.encode()) % 2 == 0}
-    fit_q = [q for q in qs if q["title"] in fit_titles]
-    test_q = [q for q in qs if q["title"] not in fit_titles]
+    fit_q = [(i, q) for i, q in enumerate(qs) if q["title"] in fit_titles]
+    test_q = [(i, q) for i, q in enumerate(qs) if q["title"] not in fit_titles]
     if args.limit:
         rng = np.random.default_rng(0)
         fit_q = [fit_q[i] for i in sorted(rng.choice(len(fit_q), min(args.limit, len(fit_q)), replace=False))]
@@ -205,10 +234,11 @@ def main():
     print(f"{len(arts)} paragraphs; fitting on {len(fit_q)} questions, testing on {len(test_q)}", file=sys.stderr)
     from tqdm import tqdm
 
-    sX, sy, _, fit_ans = collect(lib, tqdm(fit_q, desc="xquad fit"), arts)
+    hard = removed_library(f"{args.library}-removed-{args.limit}", lib.encoder, arts, fit_q + test_q)
+    sX, sy, _, fit_ans = collect(lib, tqdm(fit_q, desc="xquad fit"), arts, hard=hard)
     sw, sb = logistic(sX, sy)
     sentence = {"weights": sw, "bias": sb}
-    _, _, _, test_ans = collect(lib, tqdm(test_q, desc="xquad test"), arts)
+    _, _, _, test_ans = collect(lib, tqdm(test_q, desc="xquad test"), arts, hard=hard)
     mt = mtrag_halves(args.mtrag_limit)
     mt_fit, mt_test = [], []
     if mt is not None:
@@ -228,10 +258,14 @@ def main():
     tX, ty, hits = answer_rows(test_ans, sentence)
     p = conf(tX)
     err, table = ece(p, ty)
+    kinds = np.array([a["kind"] for a in test_ans])
     result = {
         "held_out_questions": int((ty == 1).sum()),
         "evidence_hit": float(np.mean([h for h in hits if h is not None])),
         "ece": float(err), "threshold": float(thr), **abstention(p, ty, thr),
+        **{f"abstention_{kind}": float((p[kinds == kind] < thr).mean()) for kind in ("filtered", "removed")
+           if (kinds == kind).any()},
+        "removed_questions": int((kinds == "removed").sum()),
         "reliability": [{"bin": f"{lo:.1f}-{hi:.1f}", "n": n, "mean_confidence": round(mp, 3),
                          "answerable_share": round(my_, 3)} for lo, hi, n, mp, my_ in table],
     }
@@ -246,7 +280,8 @@ def main():
     print(json.dumps(result, indent=2))
     if args.write:
         out = {"sentence": sentence, "answer": answer, "threshold": thr,
-               "fitted_on": "xquad-en, titles with crc32 % 2 == 0 (answerable + paragraph-removed); "
+               "fitted_on": "xquad-en, titles with crc32 % 2 == 0 (answerable; paragraph filtered out; "
+                            "answer sentence cut out of the paragraph); "
                             "mtrag-un, conversations with crc32 % 2 == 0 (answerable, partial, unanswerable)",
                "held_out": {k: ({kk: vv for kk, vv in v.items() if kk != "reliability"} if isinstance(v, dict) else v)
                             for k, v in result.items() if k != "reliability"}}

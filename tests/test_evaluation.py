@@ -66,9 +66,10 @@ def test_span_metrics():
     rows = [(True, False), (True, True), (False, True), (False, False), (None, True)]
     assert abstention_scores(rows) == {"abstention_accuracy": 0.5, "false_abstention_rate": 0.5}
     assert abstention_scores([(True, False), (None, True)]) == {}  # nothing unanswerable: not scored
-    lat = latency_stats([{"encode_ms": 1.0, "search_ms": 2.0, "answer_ms": 3.0},
-                         {"encode_ms": 3.0, "search_ms": 2.0, "answer_ms": 5.0}])
+    lat = latency_stats([{"encode_ms": 1.0, "search_ms": 2.0, "answer_ms": 3.0, "reader_ms": 2.0},
+                         {"encode_ms": 3.0, "search_ms": 2.0, "answer_ms": 5.0, "reader_ms": 4.0}])
     assert lat["latency_p50_ms"] == pytest.approx(8.0) and lat["encode_p50_ms"] == pytest.approx(2.0)
+    assert lat["reader_p50_ms"] == pytest.approx(3.0)  # a part of the answer step: reported, not added
     assert lat["latency_p95_ms"] == pytest.approx(6 + 0.95 * 4)
 
 

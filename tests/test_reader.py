@@ -112,3 +112,16 @@ def test_precision_is_measured_or_forced(reader, monkeypatch):
     assert reader.precision in ("float32", "bfloat16") and reader.precision_reason
     monkeypatch.setenv("ARTICLE_QA_PRECISION", "float32")
     assert choose_precision(None, []) == ("float32", "ARTICLE_QA_PRECISION=float32")
+
+
+def test_answer_removed_negatives_keep_the_topic_and_drop_only_the_answer():
+    from qa.answer.reader.squad import answer_removed
+
+    start = BRIDGE.index("$48 million")
+    text = answer_removed(BRIDGE, start, "$48 million")
+    assert text is not None and "$48 million" not in text
+    assert "Petra Lindqvist" in text and "Orla River" in text and len(units_of(text)) == 3
+    # the answer also stated elsewhere: removing one sentence would not make the question unanswerable
+    twice = BRIDGE + " Officials said Petra Lindqvist was paid well."
+    assert answer_removed(twice, twice.index("Petra"), "Petra Lindqvist") is None
+    assert answer_removed("A single sentence.", 2, "single") is None

@@ -120,7 +120,7 @@ def analyze(library, query: str, k: int, mode: str, filters, focus, timings: dic
     rows = library.store.passages([c.passage_id for c in citations])
     equery = evidence_text(query)
     cands = candidates(library, equery, qvec if equery == query else library.encoder.encode([equery]),
-                       citations, rows)
+                       citations, rows, timings)
     for c, s in zip(cands, sentence_support(np.stack([c.features for c in cands]))):
         c.score = float(s)
     best_of: dict = {}

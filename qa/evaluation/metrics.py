@@ -125,10 +125,18 @@ def abstention_scores(rows: list[tuple[Optional[bool], bool]]) -> dict[str, floa
             "false_abstention_rate": float(np.mean(answerable)) if answerable else 0.0}
 
 
+INSIDE_ANSWER = ("reader_ms", "sentences_ms")  # the answer step's model time: parts of answer_ms, not stages
+
+
+def total_ms(t: dict) -> float:
+    """The whole ask: the sum of its stages (parts of a stage are not added again)."""
+    return sum(v for k, v in t.items() if isinstance(v, (int, float)) and k not in INSIDE_ANSWER)
+
+
 def latency_stats(timings: list[dict]) -> dict[str, float]:
-    """p50/p95 of the whole ask (sum of stages) and of each stage, in milliseconds."""
+    """p50/p95 of the whole ask (sum of stages) and of each stage (and part), in milliseconds."""
     out = {}
-    totals = [sum(v for v in t.values() if isinstance(v, (int, float))) for t in timings]
+    totals = [total_ms(t) for t in timings]
     if totals:
         out["latency_p50_ms"], out["latency_p95_ms"] = (float(np.percentile(totals, p)) for p in (50, 95))
     for stage in sorted({k for t in timings for k in t}):

@@ -5,7 +5,7 @@ import json
 import sys
 from pathlib import Path
 
-from .metrics import RANKING
+from .metrics import INSIDE_ANSWER, RANKING, total_ms
 
 SCORES = RANKING + ("evidence_hit", "answer_in_citations", "citation_precision", "abstention_accuracy",
                     "false_abstention_rate")
@@ -64,7 +64,7 @@ def charts(out: Path, results: dict, timings: dict[str, list[dict]]) -> list[Pat
         written.append(out / "metrics.png")
         fig.savefig(written[-1], dpi=120)
         plt.close(fig)
-    totals = {m: [sum(v for v in t.values() if isinstance(v, (int, float))) for t in ts] for m, ts in timings.items()}
+    totals = {m: [total_ms(t) for t in ts] for m, ts in timings.items()}
     if any(totals.values()):
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
         used = [m for m in modes if totals.get(m)]
@@ -73,7 +73,7 @@ def charts(out: Path, results: dict, timings: dict[str, list[dict]]) -> list[Pat
         a1.set_yscale("log")
         a1.set_ylabel("ms per question (log)")
         a1.set_title("ask latency distribution")
-        stages = sorted({k for m in used for t in timings[m] for k in t})
+        stages = sorted({k for m in used for t in timings[m] for k in t if k not in INSIDE_ANSWER})
         bottom = np.zeros(len(used))
         for s in stages:
             med = np.array([np.median([t.get(s, 0.0) for t in timings[m]]) for m in used])

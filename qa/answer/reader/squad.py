@@ -61,7 +61,7 @@ def words(text: str) -> set:
     return {w for w in _WORD.findall(text.lower()) if w not in _STOP}
 
 
-def _norm(text: str) -> str:
+def norm_words(text: str) -> str:
     return " ".join(_WORD.findall(text.lower()))
 
 
@@ -85,7 +85,7 @@ def _local(units, start):
     return tuple((a - start, b - start) for a, b in units)
 
 
-def _without(context: str, units: list, drop: int) -> tuple[str, tuple]:
+def without_unit(context: str, units: list, drop: int) -> tuple[str, tuple]:
     kept = [context[a:b] for i, (a, b) in enumerate(units) if i != drop]
     text, spans, pos = "", [], 0
     for t in kept:
@@ -96,6 +96,17 @@ def _without(context: str, units: list, drop: int) -> tuple[str, tuple]:
         text += t
         pos += len(t)
     return text, tuple(spans)
+
+
+def answer_removed(context: str, answer_start: int, answer: str) -> str | None:
+    """The paragraph without the sentence unit that holds the answer (same topic and people, no answer),
+    or None when the answer runs over two units, is the only unit, or also appears elsewhere."""
+    units = [(u.start, u.end) for u in sentence_units(context, split_sentences(context))]
+    hit = [i for i, (a, b) in enumerate(units) if a <= answer_start < b]
+    if len(units) < 2 or not hit or answer_start + len(answer) > units[hit[0]][1]:
+        return None
+    text, _ = without_unit(context, units, hit[0])
+    return text if norm_words(answer) and norm_words(answer) not in norm_words(text) else None
 
 
 def load_json_gz(path: Path) -> dict:
@@ -127,10 +138,10 @@ def squad_examples(path: Path, count_tokens, heldout: bool, rng: random.Random,
                 t = target[0]
                 q = qa["question"].strip()
                 out.append(Example(q, title, ctx[s:e], _local(units, s), t, (a0 - s, a1 - s), "positive"))
-                norm_ans = _norm(ans["text"])
+                norm_ans = norm_words(ans["text"])
                 if len(units) > 1 and rng.random() < p_removed:
-                    text, spans = _without(ctx, units, t)
-                    if norm_ans and norm_ans not in _norm(text):
+                    text, spans = without_unit(ctx, units, t)
+                    if norm_ans and norm_ans not in norm_words(text):
                         out.append(Example(q, title, text, spans, -1, None, "removed"))
                 if len(paras) > 1 and rng.random() < p_other:
                     qw = words(q)
@@ -140,7 +151,7 @@ def squad_examples(path: Path, count_tokens, heldout: bool, rng: random.Random,
                             continue
                         for cj, (s2, e2, _) in enumerate(ch2):
                             score = len(qw & para_words[pj][cj]) + rng.random() * 0.5
-                            if score > best and norm_ans not in _norm(ctx2[s2:e2]):
+                            if score > best and norm_ans not in norm_words(ctx2[s2:e2]):
                                 best, where = score, (pj, cj)
                     if where:
                         ctx2, _, ch2 = paras[where[0]]
