@@ -23,7 +23,13 @@ def main(argv=None):
     ap.add_argument("--articles", type=int, default=150, help="articles to ingest (default 150)")
     ap.add_argument("--precision", default=None, help="auto|float32|bfloat16 (default: auto)")
     ap.add_argument("--batch", type=int, default=32, help="encode batch size on both sides (Library uses 32)")
+    ap.add_argument("--writes", choices=("auto", "thread", "between"), default="auto",
+                    help="commit in a writer thread, between encoder batches, or as qa.ingest.spare_core decides")
     args = ap.parse_args(argv)
+    if args.writes != "auto":
+        import qa.ingest
+
+        qa.ingest.spare_core = lambda encoder: args.writes == "thread"
 
     import faiss
     import numpy as np
@@ -63,9 +69,9 @@ def main(argv=None):
     ratio = rows[1]["passages/s"] / rows[0]["passages/s"]
     table(rows, ["side", "passages", "seconds", "passages/s"])
     print(f"Library.add / raw = {ratio:.3f}x  (goal >= 0.9x)  model {enc.model_id}, precision "
-          f"{enc.resolved_precision()}, {len(arts)} articles from {source}")
+          f"{enc.resolved_precision()}, {len(arts)} articles from {source}, writes: {args.writes}")
     save("bench_ingest", {"articles": len(arts), "data": source, "model": enc.model_id,
-                          "precision": enc.resolved_precision(), "batch": args.batch, "rows": rows,
+                          "precision": enc.resolved_precision(), "batch": args.batch, "writes": args.writes, "rows": rows,
                           "ratio": ratio, "goal": 0.9, "meets_goal": ratio >= 0.9})
 
 

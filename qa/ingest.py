@@ -1,7 +1,10 @@
 """Adding articles as a stream: skip duplicates, chunk, encode in batches, commit whole articles.
 
 Memory stays bounded whatever the collection size: articles are read lazily, encoded ENCODE_BATCH
-passages at a time, and a writer thread commits one batch while the next is being encoded.
+passages at a time and committed batch by batch. With a core to spare (or a GPU encoding), a writer
+thread commits one batch while the next is encoded; on a CPU whose cores all run the encoder, writes
+come between batches, because a writer thread there slows every encoder step more than the write
+itself takes (2-core AMD EPYC: Library.add / raw encoding 0.67-0.97 with the thread; see bench/README.md).
 A re-run after an interruption skips what was committed (content-hash duplicates), so nothing is
 stored twice. The library calls this module; it is handed the library and never imports it.
 """
@@ -66,9 +69,22 @@ def batches(library, items: Iterable[Union[Article, LoadFailure]], report, size:
         yield group
 
 
+def spare_core(encoder) -> bool:
+    """Whether a writer thread can run beside the encoder without taking a core from it."""
+    import os
+
+    device = str(getattr(encoder, "device", None) or "")
+    if device.startswith(("cuda", "mps")) or len(getattr(encoder, "devices", None) or []) > 1:
+        return True
+    return (os.cpu_count() or 1) > 2
+
+
 def ingest(library, items, progress: bool = False, on_article: Optional[Callable[[str, str], None]] = None,
-           batch_passages: Optional[int] = None, total: Optional[int] = None):
-    """Chunk, embed and store `items`; `total` (articles expected, if known) gives the bar an end and an ETA."""
+           batch_passages: Optional[int] = None, total: Optional[int] = None, overlap: Optional[bool] = None):
+    """Chunk, embed and store `items`; `total` (articles expected, if known) gives the bar an end and an ETA.
+    `overlap` (default: `spare_core`) commits in a writer thread while the next batch is encoded."""
+    if overlap is None:
+        overlap = spare_core(library.encoder)
     report = AddReport()
     bar = progress_bar(total, progress, "Indexing", unit="article")
     todo: queue.Queue = queue.Queue(maxsize=2)  # at most two encoded batches wait for the writer
@@ -96,16 +112,21 @@ def ingest(library, items, progress: bool = False, on_article: Optional[Callable
                 failure.append(e)
 
     writer = threading.Thread(target=write, name="article-qa-writer", daemon=True)
-    writer.start()
+    if overlap:
+        writer.start()
     try:
         for group in batches(library, items, report, batch_passages or ENCODE_BATCH, lambda: bar.update(1)):
             if failure:
                 break
             texts = [library.embedding_input(prefix, p.text) for _, prefix, ps in group for p in ps]
             todo.put((group, library.encoder.encode(texts, batch_size=32)))
+            if not overlap:
+                todo.put(None)
+                write()  # in this thread, between encoder batches
     finally:
-        todo.put(None)
-        writer.join()
+        if overlap:
+            todo.put(None)
+            writer.join()
         bar.close()
     if failure:
         raise failure[0]

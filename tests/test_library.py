@@ -117,3 +117,17 @@ def test_citations_point_at_exact_article_text(library):
     h = ans.highlight
     art = library.get(ans.citations[h.citation - 1].article_id)
     assert art.text[h.start:h.end] == h.text and h.text in ans.answer
+
+
+@pytest.mark.parametrize("overlap", [True, False])
+def test_writes_in_a_writer_thread_or_between_batches_store_the_same(tmp_path, overlap):
+    """Ingest commits in a writer thread when a core is spare, else between encoder batches: same result."""
+    from corpus.loaders import load_paths
+    from qa.ingest import ingest
+
+    lib = Library(tmp_path / "lib", FakeEncoder())
+    report = ingest(lib, load_paths([DATA / "news"]), batch_passages=8, overlap=overlap)
+    assert report.added and not report.failed
+    assert len(lib) == len(report.added) and lib.passage_count() == report.passages
+    assert lib.ask("Who won the marathon?").citations
+    lib.close()
