@@ -77,7 +77,12 @@ def main(argv=None):
     print(f"bfloat16 / float32 speed = {ratio:.2f}x; CPU bf16 flags: {cpu_bf16_flags()}"
           + (f"; nDCG@10 difference (bf16 - fp32) = {diff:+.4f} on {quality['float32']['questions']} queries, "
              f"{quality['float32']['documents']} documents" if quality else ""))
+    auto = SentenceTransformerEncoder(precision="auto")
+    chosen, faster = auto.resolved_precision(), ("bfloat16" if ratio > 1 else "float32")
+    print(f"auto chose {chosen} ({auto.precision_facts()['how']}); faster in this run: {faster} -> "
+          + ("the same" if chosen == faster else "NOT the same"))
     save("bench_precision_full" if args.full else "bench_precision", {"data": source, "rows": rows, "speed_ratio_bf16_over_fp32": ratio,
+                             "auto_choice": chosen, "faster": faster,
                              "cpu_bf16_flags": cpu_bf16_flags(), "quality": quality, "ndcg10_diff_bf16_minus_fp32": diff,
                              "subset": None if args.full else {"queries": args.queries, "max_docs": args.max_docs}})
 

@@ -263,7 +263,8 @@ class Library:
         a, p = self.store.counts()
         return {"library": str(self.folder), "articles": a, "passages": p, "model_id": self.model_id,
                 "dim": self.dim, "generation": self.store.generation(),
-                "index": {"type": self.index.kind, "vectors": self.index.ntotal, "nprobe": self.index.nprobe},
+                "index": {"type": self.index.kind, "vectors": self.index.ntotal, "nprobe": self.index.nprobe,
+                          "recall@10": round(self.index.recall, 3)},
                 "precision": self.encoder.precision_facts() if hasattr(self.encoder, "precision_facts") else None,
                 "reader": self._reader_facts()}
 
