@@ -264,7 +264,7 @@ class Library:
         return {"library": str(self.folder), "articles": a, "passages": p, "model_id": self.model_id,
                 "dim": self.dim, "generation": self.store.generation(),
                 "index": {"type": self.index.kind, "vectors": self.index.ntotal, "nprobe": self.index.nprobe,
-                          "recall@10": round(self.index.recall, 3)},
+                          "recall@10": None if self.index.recall is None else round(self.index.recall, 3)},
                 "precision": self.encoder.precision_facts() if hasattr(self.encoder, "precision_facts") else None,
                 "reader": self._reader_facts()}
 

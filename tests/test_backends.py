@@ -38,6 +38,8 @@ def test_add_duplicate_and_counts(where):
     assert r2.added == [] and len(r2.duplicates) == 8 and enc.texts_encoded == before
     a, p = lib.store.counts()
     assert (a, p) == (8, r.passages)
+    index = lib.stats()["index"]  # exact search (recall 1) here; Milvus's own index is not measured
+    assert index["vectors"] == p and index["recall@10"] == (1.0 if index["type"] == "flat" else None)
 
 
 def test_modes_cite_exact_offsets(where):

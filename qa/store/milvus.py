@@ -400,6 +400,7 @@ class NullIndex:
 
     kind = "milvus"
     nprobe = 0
+    recall = None  # Milvus's own index: not measured here
 
     def __init__(self, store):
         self.store = store
