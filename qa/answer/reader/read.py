@@ -106,12 +106,12 @@ class Reader:
     def _load(self):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         import torch
-        from transformers import AutoTokenizer
+        from embeddings.bert import Tokenizer
 
         from . import model
 
         net, manifest = model.load(self.folder)
-        tokenizer = AutoTokenizer.from_pretrained(str(model.base_path()))
+        tokenizer = Tokenizer(model.base_path())
         if torch.get_num_threads() > (os.cpu_count() or 1):
             torch.set_num_threads(os.cpu_count() or 1)
         sample = [encode_pair(tokenizer, "Who announced the new ferry route on Wednesday?", "Harbor news",

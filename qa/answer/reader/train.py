@@ -141,7 +141,7 @@ def heldout_scores(net, tokenizer, examples, bf16: bool) -> dict:
 def main(argv=None):
     args = parse(argv)
     import torch
-    from transformers import AutoTokenizer
+    from embeddings.bert import Tokenizer
 
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
@@ -150,7 +150,7 @@ def main(argv=None):
         sys.exit(f"error: {train_file} not found; pass --squad FOLDER holding train-v1.1.json.gz "
                  "(the shared data's squad folder)")
     t0 = time.time()
-    tokenizer = AutoTokenizer.from_pretrained(str(model.base_path()))
+    tokenizer = Tokenizer(model.base_path())
     count = lambda s: len(tokenizer(s, add_special_tokens=False)["input_ids"])  # noqa: E731
     groups = groups_of(squad.squad_examples(train_file, count, False, rng, args.p_removed, args.p_other))
     rng.shuffle(groups)
