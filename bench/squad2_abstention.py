@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from common import OUT, ROOT, SHARED, save, table
-from fit_calibration import ece
+from fit_calibration import abstention, ece
 
 SQUAD2 = SHARED / "squad" / "dev-v2.0.json.gz"
 XQUAD = SHARED / "xquad-en" / "xquad.en.json"
@@ -77,7 +77,8 @@ def measure(lib, items) -> list[dict]:
 
 
 def rates(conf: np.ndarray, y: np.ndarray, t: float) -> dict:
-    return {"false_abstention": float((conf[y] < t).mean()), "abstention_on_unanswerable": float((conf[~y] < t).mean())}
+    r = abstention(conf, y.astype(float), t)
+    return {"false_abstention": r["false_abstention"], "abstention_on_unanswerable": r["abstention_accuracy"]}
 
 
 def at_false_abstention(conf, y, limit: float) -> dict:

@@ -121,13 +121,17 @@ class Bert(nn.Module):
 
     @classmethod
     def from_folder(cls, folder, cfg: dict | None = None) -> "Bert":
-        from safetensors.torch import load_file
-
         net = cls(cfg or plain_config(folder))
-        state = {k[5:] if k.startswith("bert.") else k: v for k, v in load_file(str(Path(folder) / "model.safetensors")).items()}
-        state = {k: v for k, v in state.items() if not k.startswith("pooler.") and not k.endswith("position_ids")}
-        net.load_state_dict(state, strict=True)
+        net.load_state_dict(base_state(folder), strict=True)
         return net.eval()
+
+
+def base_state(folder) -> dict:
+    """The folder's model.safetensors as a Bert state dict (no "bert." prefix, no pooler)."""
+    from safetensors.torch import load_file
+
+    state = {k[5:] if k.startswith("bert.") else k: v for k, v in load_file(str(Path(folder) / "model.safetensors")).items()}
+    return {k: v for k, v in state.items() if not k.startswith("pooler.") and not k.endswith("position_ids")}
 
 
 class Tokenizer:

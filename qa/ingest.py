@@ -90,28 +90,26 @@ def ingest(library, items, progress: bool = False, on_article: Optional[Callable
     todo: queue.Queue = queue.Queue(maxsize=2)  # at most two encoded batches wait for the writer
     failure: list[BaseException] = []
 
-    def write():
-        while True:
-            job = todo.get()
-            if job is None:
-                return
-            if failure:
-                continue  # drain after an error; nothing more is written
-            group, vecs = job
-            try:
-                pairs = [(a, ps) for a, _, ps in group]
-                library.commit_articles(pairs, vecs, library.near_duplicate_links(pairs, vecs))
-                for a, ps in pairs:
-                    report.added.append((a.id, a.title))
-                    report.passages += len(ps)
-                    if on_article:
-                        on_article(a.id, a.title)
-                bar.update(len(pairs))
-                bar.set_postfix(passages=report.passages, refresh=False)
-            except BaseException as e:  # surfaced in the caller's thread below
-                failure.append(e)
+    def commit(group, vecs):
+        try:
+            pairs = [(a, ps) for a, _, ps in group]
+            library.commit_articles(pairs, vecs, library.near_duplicate_links(pairs, vecs))
+            for a, ps in pairs:
+                report.added.append((a.id, a.title))
+                report.passages += len(ps)
+                if on_article:
+                    on_article(a.id, a.title)
+            bar.update(len(pairs))
+            bar.set_postfix(passages=report.passages, refresh=False)
+        except BaseException as e:  # surfaced in the caller's thread below
+            failure.append(e)
 
-    writer = threading.Thread(target=write, name="article-qa-writer", daemon=True)
+    def drain():  # the writer thread
+        while (job := todo.get()) is not None:
+            if not failure:  # after an error, drain: nothing more is written
+                commit(*job)
+
+    writer = threading.Thread(target=drain, name="article-qa-writer", daemon=True)
     if overlap:
         writer.start()
     try:
@@ -119,10 +117,11 @@ def ingest(library, items, progress: bool = False, on_article: Optional[Callable
             if failure:
                 break
             texts = [library.embedding_input(prefix, p.text) for _, prefix, ps in group for p in ps]
-            todo.put((group, library.encoder.encode(texts, batch_size=32)))
-            if not overlap:
-                todo.put(None)
-                write()  # in this thread, between encoder batches
+            vecs = library.encoder.encode(texts, batch_size=32)
+            if overlap:
+                todo.put((group, vecs))
+            else:
+                commit(group, vecs)  # in this thread, between encoder batches
     finally:
         if overlap:
             todo.put(None)

