@@ -95,12 +95,17 @@ def test_tokens_map_back_to_their_answer_units():
     ("Who designed the new bridge?", 1, "Petra Lindqvist"),
     ("How much did the Orla River bridge cost?", 2, "$48 million"),
     ("What did the mayor say the bridge would do?", 3, "commute"),
+    ("Who said the bridge would cut the commute?", 3, "Tomas Berg"),
 ])
 def test_the_reader_finds_the_answering_sentence_and_phrase(reader, question, unit, phrase):
+    from qa.answer.evidence import Candidate, quoted_phrase
+
     units = units_of(BRIDGE)
     r = reader.read(question, [(BRIDGE_TITLE, BRIDGE, units)])[0]
     assert r.best == unit and r.margin > 0
-    a, b = r.phrases[unit]
+    # what the product shows: for "What did X say?" the quote, when the reader marked words outside it
+    u = Candidate(None, *units[unit], BRIDGE[slice(*units[unit])], None)
+    a, b = quoted_phrase(question, u, r.phrases[unit])
     assert units[unit][0] <= a < b <= units[unit][1] and phrase in BRIDGE[a:b]
     assert abs(r.no_answer + r.unit_probs.sum() - 1.0) < 1e-4
 
@@ -125,3 +130,17 @@ def test_answer_removed_negatives_keep_the_topic_and_drop_only_the_answer():
     twice = BRIDGE + " Officials said Petra Lindqvist was paid well."
     assert answer_removed(twice, twice.index("Petra"), "Petra Lindqvist") is None
     assert answer_removed("A single sentence.", 2, "single") is None
+
+
+def test_what_someone_said_is_the_quote_and_who_said_it_is_the_speaker():
+    from qa.answer.evidence import Candidate, quoted_phrase
+
+    a, b = BRIDGE.index("\"It will"), len(BRIDGE)
+    unit = Candidate(None, a, b, BRIDGE[a:b], None)
+    speaker = (BRIDGE.index("Tomas"), BRIDGE.index(" at the ribbon"))
+    quote = BRIDGE[slice(*quoted_phrase("What did the mayor say about the bridge?", unit, speaker))]
+    assert quote == "It will cut the morning commute in half"
+    inside = (BRIDGE.index("the morning"), BRIDGE.index(" in half"))
+    assert quoted_phrase("What did the mayor say the bridge would cut?", unit, inside) == inside
+    assert quoted_phrase("Who said the commute would be cut in half?", unit, speaker) == speaker
+    assert quoted_phrase("How much did the bridge cost?", unit, speaker) == speaker

@@ -74,3 +74,26 @@ def test_training_command_writes_weights_the_product_loads(tmp_path, capsys):
     units = [(u.start, u.end) for u in split_sentences(text)]
     r = Reader(out).read("How many passengers does each boat carry?", [("Ferries", text, units)])[0]
     assert len(r.unit_probs) == 3 and 0.0 <= r.no_answer <= 1.0
+
+
+RACE = ("Ruth Wanjiru won the Lakeport Marathon in 2 hours 21 minutes. Wanjiru, 27, pulled away from Ethiopia's "
+        "Meseret Alemu near the harbor. The race began in 1979 and drew 9,000 runners under Director Diane Collier.")
+
+
+def test_swapped_questions_ask_about_another_name_or_year_of_the_passage():
+    import random
+
+    unit = (RACE.index("Wanjiru, 27"), RACE.index(" The race"))
+    answer = (RACE.index("27"), RACE.index("27") + 2)
+    seen = set()
+    for seed in range(30):
+        q = squad.swap_question("How old is Wanjiru?", RACE, unit, answer, random.Random(seed))
+        assert q and q.startswith("How old is ") and "Wanjiru" not in q
+        seen.add(q[len("How old is "):-1])
+    # other names of the passage, never a weekday/month, the answer, or a sentence's first word
+    assert seen <= {"Meseret Alemu", "Ethiopia", "Lakeport Marathon", "Diane Collier", "Director Diane Collier"}
+    assert "Meseret Alemu" in seen and len(seen) >= 3
+    year = squad.swap_question("How many runners entered the race first held in 1979?", RACE, unit, answer,
+                               random.Random(0))
+    assert year and "1979" not in year and any(str(y) in year for y in (1976, 1977, 1978, 1980, 1981, 1982))
+    assert squad.swap_question("How old is the winner?", RACE, unit, answer, random.Random(0)) is None

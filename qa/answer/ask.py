@@ -12,7 +12,7 @@ from corpus.errors import QuestionError
 from corpus.records import Answer, Citation, Highlight
 
 from .confidence import answer_confidence, answer_features, sentence_support, threshold
-from .evidence import answer_phrase, candidates, compose, is_question, stems
+from .evidence import answer_phrase, candidates, compose, is_question, quoted_phrase, stems
 from .filters import Filters
 from .followup import Try, evidence_text
 from .retrieval import retrieve
@@ -193,6 +193,7 @@ def phrase_of(library, query: str, best, timings: dict) -> Optional[Highlight]:
     t = time.perf_counter()
     passage = library.store.passages([best.citation.passage_id])[best.citation.passage_id][0]
     span = best.phrase or answer_phrase(library.reader, evidence_text(query), best, passage)
+    span = quoted_phrase(query, best, span)
     timings["phrase_ms"] = (time.perf_counter() - t) * 1000
     if span is None:
         return None

@@ -207,6 +207,22 @@ def compose(cands: list[Candidate], max_sentences: int = 3, within: float = 0.1)
     return text, best, chosen
 
 
+_QUOTED = re.compile(r"[\"\u201c]\s*([^\"\u201c\u201d]+?)[\s,.;:!?]*[\"\u201d]")
+_WHAT_SAID = re.compile(r"^\W*(what|how)\b", re.I)
+
+
+def quoted_phrase(question: str, best: Candidate, phrase: tuple[int, int] | None):
+    """For "What did X say ...?" the answer is the quote: when the reader's phrase lies outside every
+    quotation of the highlighted unit (the speaker's name, say), the quoted words are the phrase instead.
+    "Who said ...?" asks for the speaker and keeps the reader's phrase."""
+    if not (QUOTE_QUESTION.search(question) and _WHAT_SAID.search(question)):
+        return phrase
+    quotes = [(best.start + m.start(1), best.start + m.end(1)) for m in _QUOTED.finditer(best.text)]
+    if not quotes or (phrase and any(a <= phrase[0] and phrase[1] <= b for a, b in quotes)):
+        return phrase
+    return max(quotes, key=lambda q: q[1] - q[0])
+
+
 def answer_phrase(reader, question: str, best: Candidate, passage):
     """Article offsets (start, end) of the answer phrase inside the highlighted unit, as the trained reader
     reads it ("Dr. Marisol Quintero", "$75", "1966"); None when the unit is not one of the passage's."""

@@ -39,7 +39,7 @@ class Example:
     units: tuple[tuple[int, int], ...]
     target: int
     answer: tuple[int, int] | None
-    kind: str  # positive | removed | other | squad2
+    kind: str  # positive | removed | other | swap | squad2
 
 
 def title_bucket(title: str, n: int) -> int:
@@ -109,13 +109,59 @@ def answer_removed(context: str, answer_start: int, answer: str) -> str | None:
     return text if norm_words(answer) and norm_words(answer) not in norm_words(text) else None
 
 
+# Names: runs of capitalised words, "of"/"de"/... allowed inside ("Bank of England"); numbers with , or .
+_NAME = re.compile(r"[A-Z][\w-]*(?:\s+(?:(?:of|de|du|da|la|von|van|der|the|and)\s+)?[A-Z][\w-]*)*")
+_NUMBER = re.compile(r"\b\d[\d,.]*\b")
+_CALENDAR = frozenset("January February March April May June July August September October November December Monday "
+                      "Tuesday Wednesday Thursday Friday Saturday Sunday".split())
+
+
+def names(text: str, inside_sentence: bool = False) -> set[str]:
+    """Capitalised names in `text` ("The" dropped); with `inside_sentence`, only those seen somewhere
+    other than a sentence's first word (so "However" or "In" are not names)."""
+    out = set()
+    for m in _NAME.finditer(text):
+        name = re.sub(r"^The\s+", "", m.group().rstrip(".-"))
+        before = text[:m.start()].rstrip()
+        if len(name) < 3 or name in _CALENDAR or (inside_sentence and (not before or before[-1] in ".!?\"“(:")):
+            continue
+        out.add(name)
+    return out
+
+
+def swap_question(question: str, text: str, unit: tuple[int, int], answer: tuple[int, int],
+                  rng: random.Random) -> str | None:
+    """The question about something else its passage names ("How old is Wanjiru?" -> "How old is Alemu?"),
+    or with a year it does not name: the passage then holds a plausible answer of the right kind that is
+    not the answer (SQuAD 2.0's entity swap, the news failure of citing a neighbour's fact). None when the
+    question names nothing of its passage or the passage offers no other name."""
+    asked = [n for n in names(question[1:]) if re.search(rf"\b{re.escape(n)}\b", text)]
+    q_words = {w.lower() for n in asked for w in n.split()}
+    answer_text = text[answer[0]:answer[1]]
+    others = sorted(n for n in names(text, inside_sentence=True)
+                    if n not in question and not ({w.lower() for w in n.split()} & q_words)
+                    and n not in answer_text and answer_text not in n)
+    outside = [n for n in others if n not in text[unit[0]:unit[1]]]
+    pool = others if rng.random() < 0.3 else outside
+    if asked and pool:
+        new = rng.choice(pool)
+        return re.sub(rf"\b{re.escape(rng.choice(asked))}\b", lambda m: new, question, count=1)
+    years = [y for y in _NUMBER.findall(question) if re.fullmatch(r"1[5-9]\d\d|20\d\d", y) and y in text]
+    if years:
+        y = rng.choice(years)
+        other = [str(int(y) + d) for d in (-3, -2, -1, 1, 2, 3) if str(int(y) + d) not in text]
+        if other:
+            return re.sub(rf"\b{y}\b", rng.choice(other), question, count=1)
+    return None
+
+
 def load_json_gz(path: Path) -> dict:
     with gzip.open(path, "rt", encoding="utf-8") as f:
         return json.load(f)
 
 
 def squad_examples(path: Path, count_tokens, heldout: bool, rng: random.Random,
-                   p_removed: float, p_other: float) -> list[Example]:
+                   p_removed: float, p_other: float, p_swap: float = 0.0) -> list[Example]:
     """Examples from SQuAD 1.1 train (`heldout` picks the held-out titles instead of the training ones)."""
     out = []
     for art in load_json_gz(path)["data"]:
@@ -143,6 +189,10 @@ def squad_examples(path: Path, count_tokens, heldout: bool, rng: random.Random,
                     text, spans = without_unit(ctx, units, t)
                     if norm_ans and norm_ans not in norm_words(text):
                         out.append(Example(q, title, text, spans, -1, None, "removed"))
+                if p_swap and rng.random() < p_swap:
+                    swapped = swap_question(q, ctx[s:e], (units[t][0] - s, units[t][1] - s), (a0 - s, a1 - s), rng)
+                    if swapped:
+                        out.append(Example(swapped, title, ctx[s:e], _local(units, s), -1, None, "swap"))
                 if len(paras) > 1 and rng.random() < p_other:
                     qw = words(q)
                     best, where = -1.0, None

@@ -36,6 +36,8 @@ def parse(argv=None):
     ap.add_argument("--questions", type=int, default=22000, help="SQuAD train questions to train on")
     ap.add_argument("--p-removed", type=float, default=0.35, help="share of questions also given their passage without the answer")
     ap.add_argument("--p-other", type=float, default=0.25, help="share also given the most similar other passage")
+    ap.add_argument("--p-swap", type=float, default=0.3, help="share also asked about another name (or year) "
+                    "of the passage, which then does not answer")
     ap.add_argument("--squad2-repeat", type=int, default=2, help="times each SQuAD 2.0 unanswerable is seen")
     ap.add_argument("--squad2-splits", default="train", help="SQuAD 2.0 dev title quarters whose unanswerables "
                     "are trained on: 'train' or 'train,calibrate' (never 'report': that half is measured)")
@@ -152,7 +154,8 @@ def main(argv=None):
     t0 = time.time()
     tokenizer = Tokenizer(model.base_path())
     count = lambda s: len(tokenizer(s, add_special_tokens=False)["input_ids"])  # noqa: E731
-    groups = groups_of(squad.squad_examples(train_file, count, False, rng, args.p_removed, args.p_other))
+    groups = groups_of(squad.squad_examples(train_file, count, False, rng, args.p_removed, args.p_other,
+                                                   args.p_swap))
     rng.shuffle(groups)
     train = [e for g in groups[:args.questions] for e in g]
     splits = [x.strip() for x in args.squad2_splits.split(",") if x.strip()]
@@ -160,7 +163,7 @@ def main(argv=None):
         sys.exit("error: --squad2-splits may not include 'report' (the half the product is measured on)")
     sq2 = [e for sp in splits for e in squad.squad2_unanswerable(dev2, args.xquad, count, sp)] if dev2.is_file() else []
     train += sq2 * args.squad2_repeat
-    held = [e for g in groups_of(squad.squad_examples(train_file, count, True, random.Random(1), 1.0, 1.0))[:args.heldout]
+    held = [e for g in groups_of(squad.squad_examples(train_file, count, True, random.Random(1), 1.0, 1.0, 1.0))[:args.heldout]
             for e in g]
     log(f"examples: {Counter(e.kind for e in train)}; SQuAD 2.0 unanswerables ({'+'.join(splits)}) {len(sq2)}; "
         f"held-out {len(held)} ({time.time() - t0:.0f}s)")
@@ -205,7 +208,8 @@ def main(argv=None):
         "training_data": {
             "squad_train": f"{args.questions} questions of SQuAD 1.1 train (titles with crc32 % 25 != 0), "
                            "each with its passage; negatives: the passage without the answer's unit, "
-                           "and the most similar passage of another paragraph",
+                           "the most similar passage of another paragraph, and the question asked about another name "
+                           "or year of its passage (squad.swap_question)",
             "squad2_dev": f"{len(sq2)} unanswerable questions of SQuAD 2.0 dev from the {'+'.join(splits)} "
                           "quarter(s) of its titles (crc32 % 4 == 0: train, 2: calibrate), paragraphs not in xquad-en",
             "counts": dict(Counter(e.kind for e in train)),
