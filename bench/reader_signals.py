@@ -44,24 +44,11 @@ def abstained_at(pos: np.ndarray, neg: np.ndarray, false_abstention: float = 0.1
 
 
 def squad2_pairs(count, limit: int):
+    """(question, title, passage, units, answerable) of the report half, a seeded sample."""
     from qa.answer.reader import squad
 
-    skip = squad.xquad_contexts(XQUAD) if XQUAD.is_file() else set()
-    out = []
-    for art in squad.load_json_gz(SQUAD2)["data"]:
-        if squad.squad2_split(art["title"]) != "report":
-            continue
-        title = art["title"].replace("_", " ")
-        for p in art["paragraphs"]:
-            ctx = p["context"]
-            if ctx in skip:
-                continue
-            ch = squad.chunks(ctx, count)
-            for qa in p["qas"]:
-                imp = bool(qa.get("is_impossible"))
-                at = ((qa.get("plausible_answers") if imp else qa["answers"]) or [{"answer_start": 0}])[0]["answer_start"]
-                s, e, units = next(((s, e, u) for s, e, u in ch if s <= at < e), ch[0])
-                out.append((qa["question"], title, ctx[s:e], [(a - s, b - s) for a, b in units], not imp))
+    out = [(e.question, e.title, e.text, list(e.units), e.kind != "squad2")
+           for e in squad.squad2_examples(SQUAD2, XQUAD, count, "report", answerable=True)]
     random.Random(0).shuffle(out)
     return out[:limit]
 

@@ -215,9 +215,10 @@ def xquad_contexts(xquad: Path) -> set:
     return {p["context"] for a in data["data"] for p in a["paragraphs"]}
 
 
-def squad2_unanswerable(path: Path, xquad: Path, count_tokens, split: str) -> list[Example]:
-    """Unanswerable SQuAD 2.0 dev questions of one title split, from paragraphs not in xquad-en; the
-    passage is the chunk holding the plausible (wrong) answer."""
+def squad2_examples(path: Path, xquad: Path, count_tokens, split: str, answerable: bool = False) -> list[Example]:
+    """SQuAD 2.0 dev questions of one title split, from paragraphs not in xquad-en, each with the passage
+    holding its answer or, unanswerable (kind "squad2"), its plausible wrong answer; with `answerable`
+    the answerable ones too (kind "squad2_answerable")."""
     skip = xquad_contexts(xquad) if xquad.is_file() else set()
     out = []
     for art in load_json_gz(path)["data"]:
@@ -230,12 +231,26 @@ def squad2_unanswerable(path: Path, xquad: Path, count_tokens, split: str) -> li
                 continue
             ch = chunks(ctx, count_tokens)
             for qa in p["qas"]:
-                if not qa.get("is_impossible"):
+                impossible = bool(qa.get("is_impossible"))
+                if not (impossible or answerable):
                     continue
-                pl = (qa.get("plausible_answers") or [{"answer_start": 0}])[0]["answer_start"]
-                s, e, units = next(((s, e, u) for s, e, u in ch if s <= pl < e), ch[0])
-                out.append(Example(qa["question"].strip(), title, ctx[s:e], _local(units, s), -1, None, "squad2"))
+                ans = ((qa.get("plausible_answers") if impossible else qa["answers"]) or
+                       [{"answer_start": 0, "text": ""}])[0]
+                at = ans["answer_start"]
+                s, e, units = next(((s, e, u) for s, e, u in ch if s <= at < e), ch[0])
+                local, q = _local(units, s), qa["question"].strip()
+                if impossible:
+                    out.append(Example(q, title, ctx[s:e], local, -1, None, "squad2"))
+                else:
+                    t = next((i for i, (ua, ub) in enumerate(local) if ua <= at - s < ub), 0)
+                    out.append(Example(q, title, ctx[s:e], local, t, (at - s, at - s + len(ans["text"])),
+                                       "squad2_answerable"))
     return out
+
+
+def squad2_unanswerable(path: Path, xquad: Path, count_tokens, split: str) -> list[Example]:
+    """The unanswerable SQuAD 2.0 dev questions of one title split (see squad2_examples)."""
+    return squad2_examples(path, xquad, count_tokens, split)
 
 
 # -- answer phrase (SQuAD's official normalisation: lower case, no punctuation, no articles)
