@@ -36,7 +36,7 @@ def parse(argv=None):
     ap.add_argument("--questions", type=int, default=22000, help="SQuAD train questions to train on")
     ap.add_argument("--p-removed", type=float, default=0.35, help="share of questions also given their passage without the answer")
     ap.add_argument("--p-other", type=float, default=0.25, help="share also given the most similar other passage")
-    ap.add_argument("--p-swap", type=float, default=0.3, help="share also asked about another name (or year) "
+    ap.add_argument("--p-swap", type=float, default=0.0, help="share also asked about another name (or year) "
                     "of the passage, which then does not answer")
     ap.add_argument("--squad2-repeat", type=int, default=2, help="times each SQuAD 2.0 unanswerable is seen")
     ap.add_argument("--squad2-splits", default="train", help="SQuAD 2.0 dev title quarters whose unanswerables "
