@@ -57,30 +57,22 @@ def sample_passages(count):
     """{file name: (title, [(passage text, units)])} for the bundled samples, chunked as the library does."""
     from corpus.chunking import chunk_article
     from corpus.loaders import load_file
-    from corpus.sentences import sentence_units
-    from corpus.records import Span
+    from qa.answer.evidence import passage_units
     from qa.config import samples_dir
     from qa.library import TARGET_TOKENS
 
     out = {}
     for path in sorted(samples_dir().glob("*.md")):
         art = next(iter(load_file(path)))
-        rows = []
-        for p in chunk_article(art, count, 250, TARGET_TOKENS):
-            spans = [Span(s.start - p.start, s.end - p.start) for s in p.sentences]
-            rows.append((p.text, [(u.start, u.end) for u in sentence_units(p.text, spans)]))
-        out[path.name] = (art.title, rows)
+        out[path.name] = (art.title, [(p.text, [(a - p.start, b - p.start) for a, b in passage_units(p)])
+                                      for p in chunk_article(art, count, 250, TARGET_TOKENS)])
     return out
 
 
 def measure(reader, pairs, samples, questions) -> dict:
-    margins, ok = [], []
-    for b in range(0, len(pairs), 16):
-        chunk = pairs[b:b + 16]
-        for (q, t, text, units, _), r in zip(chunk, [reader.read(q, [(t, text, units)])[0] for q, t, text, units, _ in chunk]):
-            margins.append(r.margin)
+    ok = []
+    m = np.array([reader.read(q, [(t, text, units)])[0].margin for q, t, text, units, _ in pairs])
     y = np.array([p[4] for p in pairs])
-    m = np.array(margins)
     s_m, s_y = [], []
     for q in questions:
         title, rows = samples[q["article"]]

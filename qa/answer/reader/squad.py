@@ -109,9 +109,9 @@ def answer_removed(context: str, answer_start: int, answer: str) -> str | None:
     return text if norm_words(answer) and norm_words(answer) not in norm_words(text) else None
 
 
-# Names: runs of capitalised words, "of"/"de"/... allowed inside ("Bank of England"); numbers with , or .
+# Names: runs of capitalised words, "of"/"de"/... allowed inside ("Bank of England")
 _NAME = re.compile(r"[A-Z][\w-]*(?:\s+(?:(?:of|de|du|da|la|von|van|der|the|and)\s+)?[A-Z][\w-]*)*")
-_NUMBER = re.compile(r"\b\d[\d,.]*\b")
+_YEAR = re.compile(r"\b(?:1[5-9]\d\d|20\d\d)\b")
 _CALENDAR = frozenset("January February March April May June July August September October November December Monday "
                       "Tuesday Wednesday Thursday Friday Saturday Sunday".split())
 
@@ -146,7 +146,7 @@ def swap_question(question: str, text: str, unit: tuple[int, int], answer: tuple
     if asked and pool:
         new = rng.choice(pool)
         return re.sub(rf"\b{re.escape(rng.choice(asked))}\b", lambda m: new, question, count=1)
-    years = [y for y in _NUMBER.findall(question) if re.fullmatch(r"1[5-9]\d\d|20\d\d", y) and y in text]
+    years = [y for y in _YEAR.findall(question) if y in text]
     if years:
         y = rng.choice(years)
         other = [str(int(y) + d) for d in (-3, -2, -1, 1, 2, 3) if str(int(y) + d) not in text]
@@ -246,11 +246,6 @@ def squad2_examples(path: Path, xquad: Path, count_tokens, split: str, answerabl
                     out.append(Example(q, title, ctx[s:e], local, t, (at - s, at - s + len(ans["text"])),
                                        "squad2_answerable"))
     return out
-
-
-def squad2_unanswerable(path: Path, xquad: Path, count_tokens, split: str) -> list[Example]:
-    """The unanswerable SQuAD 2.0 dev questions of one title split (see squad2_examples)."""
-    return squad2_examples(path, xquad, count_tokens, split)
 
 
 # -- answer phrase (SQuAD's official normalisation: lower case, no punctuation, no articles)

@@ -154,17 +154,16 @@ def main(argv=None):
     t0 = time.time()
     tokenizer = Tokenizer(model.base_path())
     count = lambda s: len(tokenizer(s, add_special_tokens=False)["input_ids"])  # noqa: E731
-    groups = groups_of(squad.squad_examples(train_file, count, False, rng, args.p_removed, args.p_other,
-                                                   args.p_swap))
+    groups = groups_of(squad.squad_examples(train_file, count, False, rng, args.p_removed, args.p_other, args.p_swap))
     rng.shuffle(groups)
     train = [e for g in groups[:args.questions] for e in g]
     splits = [x.strip() for x in args.squad2_splits.split(",") if x.strip()]
     if "report" in splits:
         sys.exit("error: --squad2-splits may not include 'report' (the half the product is measured on)")
-    sq2 = [e for sp in splits for e in squad.squad2_unanswerable(dev2, args.xquad, count, sp)] if dev2.is_file() else []
+    sq2 = [e for sp in splits for e in squad.squad2_examples(dev2, args.xquad, count, sp)] if dev2.is_file() else []
     train += sq2 * args.squad2_repeat
-    held = [e for g in groups_of(squad.squad_examples(train_file, count, True, random.Random(1), 1.0, 1.0, 1.0))[:args.heldout]
-            for e in g]
+    held_groups = groups_of(squad.squad_examples(train_file, count, True, random.Random(1), 1.0, 1.0, 1.0))
+    held = [e for g in held_groups[:args.heldout] for e in g]
     log(f"examples: {Counter(e.kind for e in train)}; SQuAD 2.0 unanswerables ({'+'.join(splits)}) {len(sq2)}; "
         f"held-out {len(held)} ({time.time() - t0:.0f}s)")
     items = encode_all(tokenizer, train)
@@ -208,8 +207,9 @@ def main(argv=None):
         "training_data": {
             "squad_train": f"{args.questions} questions of SQuAD 1.1 train (titles with crc32 % 25 != 0), "
                            "each with its passage; negatives: the passage without the answer's unit, "
-                           "the most similar passage of another paragraph, and the question asked about another name "
-                           "or year of its passage (squad.swap_question)",
+                           "the most similar passage of another paragraph"
+                           + (", and the question asked about another name or year of its passage "
+                              "(squad.swap_question)" if args.p_swap else ""),
             "squad2_dev": f"{len(sq2)} unanswerable questions of SQuAD 2.0 dev from the {'+'.join(splits)} "
                           "quarter(s) of its titles (crc32 % 4 == 0: train, 2: calibrate), paragraphs not in xquad-en",
             "counts": dict(Counter(e.kind for e in train)),
