@@ -39,8 +39,12 @@ def test_self_contained_questions_are_left_alone_and_pronouns_resolved():
 
 @pytest.mark.model
 def test_nicaragua_question_returns_the_quote_and_speaker(sample_library):
+    from qa.answer.confidence import threshold
+
     a = sample_library.ask("Who warned about a Nicaragua-style crackdown?")
-    assert not a.abstained and a.confidence >= 0.5
+    # answered, though not with high confidence: the reader sees "Analysts warned" just before the quote
+    assert not a.abstained and a.confidence >= threshold()
+    assert a.answer_span is not None and a.answer_span.text == "Dr. Marisol Quintero"
     h = a.highlight
     cited = a.citations[h.citation - 1]
     assert _file(cited) == MADURO

