@@ -111,12 +111,9 @@ def main(argv=None):
     questions = [json.loads(l) for l in (ROOT / "tests" / "data" / "reader_questions.jsonl").open()]
     held = None
     if args.heldout:
-        from qa.answer.reader import squad
-        from qa.answer.reader.train import groups_of
+        from qa.answer.reader.train import heldout_examples
 
-        train_file = SHARED / "squad" / "train-v1.1.json.gz"
-        held = [e for g in groups_of(squad.squad_examples(train_file, count, True, random.Random(1), 1.0, 1.0, 1.0))
-                [:args.heldout] for e in g]
+        held = heldout_examples(SHARED / "squad" / "train-v1.1.json.gz", count, args.heldout)
     rows = []
     for w in args.weights:
         reader = Reader(None if w == "shipped" else Path(w))

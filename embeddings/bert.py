@@ -119,6 +119,14 @@ class Bert(nn.Module):
             x = layer(x, bias)
         return SimpleNamespace(last_hidden_state=x)
 
+    def set_dropout(self, p: float) -> None:
+        """Every dropout of the network (hidden states and attention probabilities) set to p."""
+        for m in self.modules():
+            if isinstance(m, nn.Dropout):
+                m.p = p
+            elif isinstance(m, _Layer):
+                m.p_attn = p
+
     @classmethod
     def from_folder(cls, folder, cfg: dict | None = None) -> "Bert":
         net = cls(cfg or plain_config(folder))

@@ -68,6 +68,13 @@ def groups_of(examples):
     return out
 
 
+def heldout_examples(train_file: Path, count_tokens, n: int):
+    """The first n held-out questions (SQuAD train titles never trained on), each with every kind of
+    negative; seeded, so every reader is scored on the same examples."""
+    groups = groups_of(squad.squad_examples(train_file, count_tokens, True, random.Random(1), 1.0, 1.0, 1.0))
+    return [e for g in groups[:n] for e in g]
+
+
 def encode_all(tokenizer, examples):
     out = []
     for e in examples:
@@ -164,8 +171,7 @@ def main(argv=None):
         sys.exit("error: --squad2-splits may not include 'report' (the half the product is measured on)")
     sq2 = [e for sp in splits for e in squad.squad2_examples(dev2, args.xquad, count, sp)] if dev2.is_file() else []
     train += sq2 * args.squad2_repeat
-    held_groups = groups_of(squad.squad_examples(train_file, count, True, random.Random(1), 1.0, 1.0, 1.0))
-    held = [e for g in held_groups[:args.heldout] for e in g]
+    held = heldout_examples(train_file, count, args.heldout)
     log(f"examples: {Counter(e.kind for e in train)}; SQuAD 2.0 unanswerables ({'+'.join(splits)}) {len(sq2)}; "
         f"held-out {len(held)} ({time.time() - t0:.0f}s)")
     items = encode_all(tokenizer, train)
