@@ -65,12 +65,20 @@ def test_training_command_writes_weights_the_product_loads(tmp_path, capsys):
     squad_file(tmp_path / "train-v1.1.json.gz", titles)
     out = tmp_path / "reader"
     train.main(["--squad", str(tmp_path), "--xquad", str(tmp_path / "none.json"), "--questions", "8",
-                "--batch", "4", "--heldout", "4", "--out", str(out), "--precision", "float32"])
+                "--batch", "4", "--heldout", "4", "--out", str(out), "--frozen-layers", "3"])
     printed = capsys.readouterr().out
     assert "held-out" in printed and "wrote" in printed
     m = files.verify(out)
     assert m["heldout"]["positives"] > 0 and m["steps"] >= 1 and m["settings"]["seed"] == 0
     assert m["settings"]["dropout"] == 0.0
+    # no --precision: one step was timed in each and the faster kept (bfloat16 is slower on some CPUs)
+    assert m["settings"]["precision"] in ("float32", "bfloat16")
+    assert m["precision_chosen"].startswith("measured a step: float32 ")
+    from safetensors import safe_open
+
+    with safe_open(str(out / m["weights"]), "pt") as f:  # only the layers above the frozen three ship
+        layers = {int(k.split(".")[3]) for k in f.keys() if k.startswith("bert.encoder.layer.")}
+    assert layers == {3, 4, 5} and m["base_model"]["frozen_layers"] == 3
     text = PARAS[1][0]
     units = [(u.start, u.end) for u in split_sentences(text)]
     r = Reader(out).read("How many passengers does each boat carry?", [("Ferries", text, units)])[0]

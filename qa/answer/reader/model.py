@@ -56,9 +56,10 @@ def base_path() -> Path:
     return Path(bundled_model_path())
 
 
-def trained_keys(state: dict) -> dict:
-    """The part of a ReaderNet state that training changes (what is shipped)."""
-    keep = tuple(f"bert.encoder.layer.{i}." for i in range(FROZEN_LAYERS, 99))
+def trained_keys(state: dict, frozen: int = FROZEN_LAYERS) -> dict:
+    """The part of a ReaderNet state that training changes (what is shipped): the heads and the layers
+    above the first `frozen`."""
+    keep = tuple(f"bert.encoder.layer.{i}." for i in range(frozen, 99))
     return {k: v for k, v in state.items() if k.startswith(keep) or not k.startswith("bert.")}
 
 
@@ -89,21 +90,22 @@ def load(folder: Path | None = None) -> tuple[ReaderNet, dict]:
     manifest = verify(folder)
     net = build()
     state = {k: v.float() for k, v in load_file(str(folder / manifest.get("weights", WEIGHTS_FILE.name))).items()}
+    frozen = int(manifest.get("base_model", {}).get("frozen_layers", FROZEN_LAYERS))
     missing, unexpected = net.load_state_dict(state, strict=False)
-    if unexpected or any(k in missing for k in trained_keys(net.state_dict())):
+    if unexpected or any(k in missing for k in trained_keys(net.state_dict(), frozen)):
         raise ReaderModelError(f"The reader weights in {folder} do not fit the network (unexpected "
                                f"{unexpected[:3]}); rebuild them with: python -m qa.answer.reader.train")
     return net.eval(), manifest
 
 
-def save(net: ReaderNet, folder: Path, manifest: dict) -> dict:
+def save(net: ReaderNet, folder: Path, manifest: dict, frozen: int = FROZEN_LAYERS) -> dict:
     """Write the trained part in fp16 and then the manifest (temp file + rename, manifest last)."""
     import os
 
     from safetensors.torch import save_file
 
     folder.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().to(torch.float16).contiguous() for k, v in trained_keys(net.state_dict()).items()}
+    state = {k: v.detach().to(torch.float16).contiguous() for k, v in trained_keys(net.state_dict(), frozen).items()}
     tmp = folder / (WEIGHTS_FILE.name + ".tmp")
     save_file(state, str(tmp))
     os.replace(tmp, folder / WEIGHTS_FILE.name)
