@@ -1,19 +1,17 @@
 """Fit the sentence-support and answer-confidence models (qa/answer/calibration.json) and report calibration.
 
-Fitted on (bench/calibration_data.py; read in place from ../shared/data):
-- SQuAD 1.1 train, the titles the reader never trains on: each sampled question asked as is, with its
-  paragraph filtered out ("filtered"), and of a library where the sentence holding its answer was cut
-  out of its paragraph ("removed": same topic and people, no answer);
-- SQuAD 2.0 dev, the 'calibrate' quarter of its titles (paragraphs outside xquad-en), answerable and
-  unanswerable questions in equal numbers, each asked of that quarter's library;
-- mtrag-un (when present), half of its conversations: each task's earlier user turns are asked first
-  in one Conversation, as `article-qa eval --turns all` does; ANSWERABLE and PARTIAL turns are
-  answerable, UNANSWERABLE ones are not (UNDERSPECIFIED are left out).
-Checked on data never fitted: xquad-en (the same three kinds) and mtrag-un's other half. The sentence model
-is fitted on the answerable SQuAD questions, the answer-confidence model on every fitted row; the
-threshold is the largest that keeps false abstention <= 5% on each fitted set.
+Data, read in place from ../shared/data:
+- xquad-en: its 48 articles are split by title; the models are fitted on half the titles and every number
+  printed is measured on the other half. Unanswerable questions are made two ways: searching with the
+  question's own paragraph filtered out ("filtered"), and, the hard case, asking a library in which the
+  sentence holding the answer was cut out of its paragraph ("removed": same topic and people, no answer).
+- mtrag-un (when present): conversations split by id, half fitted, half reported; each task's earlier
+  user turns are asked first in one Conversation, as `article-qa eval --turns all` does; ANSWERABLE and
+  PARTIAL turns are answerable, UNANSWERABLE ones are not (UNDERSPECIFIED are left out).
+The answer-confidence model is fitted on both fitted halves; the threshold is the largest that keeps false
+abstention <= 5% on each fitted half.
 
-Usage: python bench/fit_calibration.py [--library DIR] [--limit 200] [--mtrag-limit 80] [--write]
+Usage: python bench/fit_calibration.py [--library DIR] [--mtrag-library DIR] [--write]
 """
 from __future__ import annotations
 
@@ -26,13 +24,53 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+XQUAD = ROOT.parent / "shared" / "data" / "xquad-en" / "xquad.en.json"
 MTRAG = ROOT.parent / "shared" / "data" / "mtrag-un" / "reference.jsonl"
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
 
 def norm(s: str) -> str:
     return " ".join(s.lower().split())
+
+
+def load(lib):
+    from corpus.text import make_article
+
+    data = json.loads(XQUAD.read_text("utf-8"))["data"]
+    arts, qs = [], []
+    for d in data:
+        for i, para in enumerate(d["paragraphs"]):
+            a = make_article([para["context"]], f"xquad.en.json#{d['title']}/{i}", title=d["title"].replace("_", " "))
+            arts.append(a)
+            for qa in para["qas"]:
+                ans = qa["answers"][0]
+                qs.append({"q": qa["question"], "answer": ans["text"], "start": ans["answer_start"],
+                           "context": para["context"], "article": a.id, "title": d["title"], "source": a.source})
+    if len(lib) == 0:
+        lib.add(arts, progress=True)
+    return arts, qs
+
+
+def removed_library(folder, encoder, arts, asked):
+    """The hard unanswerable case ("the articles talk about this but do not say it"): a library where,
+    for each paragraph, one asked question's answer sentence is cut out of it; returns (library, indexes
+    of the questions to ask of it). Everything else in the library is as in xquad-en."""
+    from corpus.text import make_article
+    from qa import Library
+    from qa.answer.reader.squad import answer_removed
+
+    variant, picked = {}, []
+    for qi, q in asked:
+        if q["article"] in variant:
+            continue
+        text = answer_removed(q["context"], q["start"], q["answer"])
+        if text:
+            variant[q["article"]] = make_article([text], q["source"] + "#removed", title=q["title"].replace("_", " "))
+            picked.append(qi)
+    lib = Library(folder, encoder)
+    if len(lib) == 0:
+        lib.add([variant.get(a.id, a) for a in arts], progress=True)
+    return lib, set(picked)
 
 
 def logistic(X, y, l2=1.0, iters=50):
@@ -66,10 +104,9 @@ def ece(p, y, bins=10):
 
 
 def collect(lib, qs, arts, k=5, hard=None):
-    """Sentence rows (features, label) and answer rows (features, answerable, kind) for each question: an
-    answerable one as asked, with its paragraph filtered out ("filtered"), and, for questions in `hard`
-    (library, indexes), asked of the library where its answer sentence was cut out ("removed"); an
-    unanswerable one (answer None) as asked ("unanswerable")."""
+    """Sentence rows (features, label) and answer rows (features, answerable, kind) for each question: the
+    question as asked, with its paragraph filtered out ("filtered"), and, for questions in `hard`
+    (library, indexes), asked of the library where its answer sentence was cut out ("removed")."""
     from qa import Filters
     from qa.answer.ask import analyze
     from qa.answer.evidence import stems
@@ -78,16 +115,14 @@ def collect(lib, qs, arts, k=5, hard=None):
     sent_X, sent_y, sent_q, ans = [], [], [], []
     for qi, q in qs:
         kinds = ["answerable", "filtered"] + (["removed"] if hard and qi in hard[1] else [])
-        if q["answer"] is None:
-            kinds = ["unanswerable"]
         for kind in kinds:
             answerable = kind == "answerable"
             filters = Filters(article_ids=tuple(i for i in all_ids if i != q["article"])) if kind == "filtered" else None
             an = analyze(hard[0] if kind == "removed" else lib, q["q"], k, "hybrid", filters, (), {})
             if an is None:
                 continue
-            labels = [q["answer"] is not None and norm(q["answer"]) in norm(c.text)
-                      and c.citation.article_id == q["article"] for c in an.candidates]
+            labels = [norm(q["answer"]) in norm(c.text) and c.citation.article_id == q["article"]
+                      for c in an.candidates]
             if answerable:
                 for c, lab in zip(an.candidates, labels):
                     sent_X.append(c.features)
@@ -175,73 +210,56 @@ def answer_rows(ans, sentence_model):
     return np.array(X), np.array(y), hit
 
 
-def fit_sets(args, enc):
-    """{name: (sentence rows X, y, answer rows)} for the fitted SQuAD sets."""
-    import calibration_data as cd
-    from tqdm import tqdm
-
-    out = {}
-    base = Path(args.library)
-    arts, qs = cd.squad_train_heldout()
-    lib = cd.library(base / "squad-train-heldout", enc, arts)
-    asked = cd.sample(qs, args.limit)
-    hard = cd.removed_library(base / f"squad-train-heldout-removed-{args.limit}", enc, arts, asked)
-    sX, sy, _, ans = collect(lib, tqdm(asked, desc="squad train (held-out titles)"), arts, hard=hard)
-    out["squad_train"] = (sX, sy, ans)
-    arts, qs = cd.squad2_calibrate()
-    lib = cd.library(base / "squad2-calibrate", enc, arts)
-    sX, sy, _, ans = collect(lib, tqdm(cd.sample(qs, args.limit, balanced=True), desc="squad2 calibrate"), arts)
-    out["squad2_calibrate"] = (sX, sy, ans)
-    return out
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--library", default="/tmp/article-qa-calibration", help="folder for the libraries (reused)")
+    ap.add_argument("--library", default="/tmp/article-qa-xquad")
     ap.add_argument("--write", action="store_true", help="write qa/answer/calibration.json")
-    ap.add_argument("--limit", type=int, default=200, help="questions per SQuAD set and of xquad-en; 0 = all")
-    ap.add_argument("--mtrag-limit", type=int, default=80, help="mtrag-un tasks per half; 0 = all")
+    ap.add_argument("--limit", type=int, default=300, help="questions per half (fit, test); 0 = all")
+    ap.add_argument("--mtrag-limit", type=int, default=0, help="mtrag-un tasks per half; 0 = all")
     args = ap.parse_args()
-    import calibration_data as cd
-
-    for path in (cd.XQUAD, cd.SQUAD_TRAIN, cd.SQUAD2):
-        if not path.exists():
-            sys.exit(f"{path} is not present")
-    from tqdm import tqdm
-
-    from qa.answer.confidence import sigmoid
+    if not XQUAD.exists():
+        sys.exit(f"{XQUAD} is not present")
+    from qa import Library
     from qa.config import make_encoder
 
-    enc = make_encoder()
-    sets = fit_sets(args, enc)
-    sw, sb = logistic(np.vstack([s[0] for s in sets.values()]), np.concatenate([s[1] for s in sets.values()]))
+    lib = Library(args.library, make_encoder())
+    arts, qs = load(lib)
+    fit_titles = {t for t in {q["title"] for q in qs} if zlib.crc32(t.encode()) % 2 == 0}
+    fit_q = [(i, q) for i, q in enumerate(qs) if q["title"] in fit_titles]
+    test_q = [(i, q) for i, q in enumerate(qs) if q["title"] not in fit_titles]
+    if args.limit:
+        rng = np.random.default_rng(0)
+        fit_q = [fit_q[i] for i in sorted(rng.choice(len(fit_q), min(args.limit, len(fit_q)), replace=False))]
+        test_q = [test_q[i] for i in sorted(rng.choice(len(test_q), min(args.limit, len(test_q)), replace=False))]
+    print(f"{len(arts)} paragraphs; fitting on {len(fit_q)} questions, testing on {len(test_q)}", file=sys.stderr)
+    from tqdm import tqdm
+
+    hard = removed_library(f"{args.library}-removed-{args.limit}", lib.encoder, arts, fit_q + test_q)
+    sX, sy, _, fit_ans = collect(lib, tqdm(fit_q, desc="xquad fit"), arts, hard=hard)
+    sw, sb = logistic(sX, sy)
     sentence = {"weights": sw, "bias": sb}
+    _, _, _, test_ans = collect(lib, tqdm(test_q, desc="xquad test"), arts, hard=hard)
     mt = mtrag_halves(args.mtrag_limit)
-    mt_test = []
+    mt_fit, mt_test = [], []
     if mt is not None:
         mlib, mfit, mtest = mt
-        sets["mtrag"] = (None, None, collect_mtrag(mlib, tqdm(mfit, desc="mtrag fit")))
+        mt_fit = collect_mtrag(mlib, tqdm(mfit, desc="mtrag fit"))
         mt_test = collect_mtrag(mlib, tqdm(mtest, desc="mtrag test"))
-    rows = {name: answer_rows(s[2], sentence)[:2] for name, s in sets.items()}
-    aw, ab = logistic(np.vstack([X for X, _ in rows.values()]), np.concatenate([y for _, y in rows.values()]))
+    aX, ay, _ = answer_rows(fit_ans, sentence)
+    mX, my, _ = answer_rows(mt_fit, sentence) if mt_fit else (np.zeros((0, aX.shape[1])), np.zeros(0), [])
+    aw, ab = logistic(np.vstack([aX, mX]), np.concatenate([ay, my]))
     answer = {"weights": aw, "bias": ab}
+    from qa.answer.confidence import sigmoid
 
     def conf(X):
         return sigmoid(X @ np.asarray(aw) + ab) if len(X) else np.zeros(0)
 
-    thr = min([threshold_for(conf(X), y) for X, y in rows.values() if (y == 1).any()] + [0.5])
-    fitted = {name: {"questions": len(y), **abstention(conf(X), y, thr)} for name, (X, y) in rows.items()}
-    x_arts, x_qs = cd.xquad()
-    xlib = cd.library(Path(args.library) / "xquad", enc, x_arts)
-    asked = cd.sample(x_qs, args.limit)
-    hard = cd.removed_library(Path(args.library) / f"xquad-removed-{args.limit}", enc, x_arts, asked)
-    _, _, _, test_ans = collect(xlib, tqdm(asked, desc="xquad-en (check)"), x_arts, hard=hard)
+    thr = min(threshold_for(conf(aX), ay), threshold_for(conf(mX), my) if len(my) else 1.0, 0.5)
     tX, ty, hits = answer_rows(test_ans, sentence)
     p = conf(tX)
     err, table = ece(p, ty)
     kinds = np.array([a["kind"] for a in test_ans])
     result = {
-        "fitted": fitted,
         "held_out_questions": int((ty == 1).sum()),
         "evidence_hit": float(np.mean([h for h in hits if h is not None])),
         "ece": float(err), "threshold": float(thr), **abstention(p, ty, thr),
@@ -262,15 +280,13 @@ def main():
     print(json.dumps(result, indent=2))
     if args.write:
         out = {"sentence": sentence, "answer": answer, "threshold": thr,
-               "fitted_on": f"SQuAD 1.1 train, titles the reader never trains on ({args.limit} questions: answerable; "
-                            "paragraph filtered out; answer sentence cut out of the paragraph); SQuAD 2.0 dev, "
-                            f"'calibrate' quarter of titles, paragraphs outside xquad-en ({args.limit} questions, "
-                            "half unanswerable); mtrag-un, conversations with crc32 % 2 == 0 (answerable, partial, "
-                            "unanswerable)",
+               "fitted_on": "xquad-en, titles with crc32 % 2 == 0 (answerable; paragraph filtered out; "
+                            "answer sentence cut out of the paragraph); "
+                            "mtrag-un, conversations with crc32 % 2 == 0 (answerable, partial, unanswerable)",
                "held_out": {k: ({kk: vv for kk, vv in v.items() if kk != "reliability"} if isinstance(v, dict) else v)
                             for k, v in result.items() if k != "reliability"}}
         (ROOT / "qa" / "answer" / "calibration.json").write_text(json.dumps(out, indent=2) + "\n")
-        print("wrote qa/answer/calibration.json", file=sys.stderr)
+        print("wrote qa/calibration.json", file=sys.stderr)
 
 
 if __name__ == "__main__":

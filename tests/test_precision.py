@@ -57,7 +57,10 @@ def test_auto_measures_the_real_model_and_stats_show_it(cache, tmp_path):
     assert vec.shape == (1, enc.dim) and abs(float((vec ** 2).sum()) - 1.0) < 1e-2
     facts = lib.stats()["precision"]
     assert facts["precision"] in ("float32", "bfloat16") and facts["how"].startswith("measured: bfloat16 ")
-    assert "cosine" in facts["how"] and next(enc.model.parameters()).dtype.__repr__().endswith(facts["precision"])
+    # the agreement check (cosine to float32) only matters, and is only reported, when bfloat16 is faster:
+    # on a Xeon without AMX it measured 0.79x and float32 was kept without it
+    assert "cosine" in facts["how"] or (facts["precision"] == "float32" and " 0." in facts["how"])
+    assert next(enc.model.parameters()).dtype.__repr__().endswith(facts["precision"])
     again = SentenceTransformerEncoder(precision="auto")
     assert again.precision_facts()["precision"] == facts["precision"] and "cached" in again.precision_facts()["how"]
     lib.close()

@@ -1,8 +1,7 @@
 """Calibrated scores: sentence support and answer confidence, from logistic models stored as JSON.
 
-The weights are fitted by bench/fit_calibration.py (SQuAD train titles the reader never reads, SQuAD 2.0
-dev's calibration quarter with its unanswerable questions, half of mtrag-un's conversations) and checked on
-data they were not fitted on (xquad-en, mtrag-un's other half). Plain JSON: no pickle.
+The weights are fitted by bench/fit_calibration.py (xquad-en, one half of its articles; mtrag-un turns)
+and checked on data they were not fitted on. Plain JSON: no pickle.
 """
 from __future__ import annotations
 

@@ -1,9 +1,8 @@
 """Answer sentences: score every sentence of the cited passages, keep quotes whole, compose the answer.
 
-Scores come from a small logistic model (weights in calibration.json, fitted by bench/fit_calibration.py
-on SQuAD questions the reader never trained on) over cheap features: bi-encoder similarity of the sentence
-and of its passage, lexical overlap with the question, passage rank, quote/attribution cues, and the
-trained reader's unit probability and no-answer margin.
+Scores come from a small logistic model (weights in calibration.json, fitted by
+bench/fit_calibration.py on xquad-en) over cheap features: bi-encoder similarity of the sentence and of
+its passage, lexical overlap with the question, passage rank, and quote/attribution cues.
 """
 from __future__ import annotations
 
