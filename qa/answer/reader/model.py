@@ -57,6 +57,11 @@ def base_path() -> Path:
     return Path(bundled_model_path())
 
 
+def frozen_layers(manifest: dict) -> int:
+    """How many MiniLM layers a reader's manifest says were kept as bundled (older manifests: the default)."""
+    return int(manifest.get("base_model", {}).get("frozen_layers", FROZEN_LAYERS))
+
+
 def trained_keys(state: dict, frozen: int = FROZEN_LAYERS) -> dict:
     """The part of a ReaderNet state that training changes (what is shipped): the heads and the layers
     above the first `frozen`."""
@@ -91,22 +96,23 @@ def load(folder: Path | None = None) -> tuple[ReaderNet, dict]:
     manifest = verify(folder)
     net = build()
     state = {k: v.float() for k, v in load_file(str(folder / manifest.get("weights", WEIGHTS_FILE.name))).items()}
-    frozen = int(manifest.get("base_model", {}).get("frozen_layers", FROZEN_LAYERS))
     missing, unexpected = net.load_state_dict(state, strict=False)
-    if unexpected or any(k in missing for k in trained_keys(net.state_dict(), frozen)):
+    if unexpected or any(k in missing for k in trained_keys(net.state_dict(), frozen_layers(manifest))):
         raise ReaderModelError(f"The reader weights in {folder} do not fit the network (unexpected "
                                f"{unexpected[:3]}); rebuild them with: python -m qa.answer.reader.train")
     return net.eval(), manifest
 
 
-def save(net: ReaderNet, folder: Path, manifest: dict, frozen: int = FROZEN_LAYERS) -> dict:
-    """Write the trained part in fp16 and then the manifest (temp file + rename, manifest last)."""
+def save(net: ReaderNet, folder: Path, manifest: dict) -> dict:
+    """Write the trained part (above the manifest's frozen layers) in fp16 and then the manifest (temp file +
+    rename, manifest last)."""
     import os
 
     from safetensors.torch import save_file
 
     folder.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().to(torch.float16).contiguous() for k, v in trained_keys(net.state_dict(), frozen).items()}
+    trained = trained_keys(net.state_dict(), frozen_layers(manifest))
+    state = {k: v.detach().to(torch.float16).contiguous() for k, v in trained.items()}
     tmp = folder / (WEIGHTS_FILE.name + ".tmp")
     save_file(state, str(tmp))
     os.replace(tmp, folder / WEIGHTS_FILE.name)

@@ -225,7 +225,7 @@ def main(argv=None):
                 f"({rate * args.batch:.1f} pairs/s, {math.ceil((len(plan) - step) / rate / 60)} min left)")
         if step % args.checkpoint_every == 0:
             model.save(net, args.out / "checkpoint", {"step": step, "of": len(plan), "seed": args.seed,
-                       "base_model": {"frozen_layers": args.frozen_layers}}, args.frozen_layers)
+                       "base_model": {"frozen_layers": args.frozen_layers}})
     net.eval()
     scores = heldout_scores(net, tokenizer, held, bf16)
     log(f"held-out (SQuAD train titles never trained on): {json.dumps(scores)}")
@@ -253,7 +253,7 @@ def main(argv=None):
         "heldout": scores,
         "command": "python -m qa.answer.reader.train " + " ".join(argv if argv is not None else sys.argv[1:]),
     }
-    manifest = model.save(net, args.out, manifest, args.frozen_layers)
+    manifest = model.save(net, args.out, manifest)
     log(f"wrote {args.out / model.WEIGHTS_FILE.name} ({manifest['bytes'] / 1e6:.1f} MB) and its manifest")
 
 
